@@ -1,5 +1,28 @@
-"""Neural style transfer helpers: VGG19, the losses of Gatys et al., the optimisation engine, I/O."""
-from .device import DeviceError, pick_device, seed_everything
-from .images import ImageError
+"""Neural style transfer helpers: VGG19, the losses of Gatys et al., the optimisation engine, I/O.
 
-__all__ = ["DeviceError", "ImageError", "pick_device", "seed_everything"]
+    import helpers as nst
+    result = nst.stylize("chelsea", "mondrian", size=256)
+"""
+from .color import match_color
+from .device import DeviceError, pick_device, seed_everything
+from .images import ImageError, load_image, save_image, show, show_grid
+from .lessons import lesson_settings, psnr
+from .losses import content_loss, gram_matrix, style_loss, tv_loss
+from .optimize import Result, reconstruct_content, stylize, synthesize_texture
+from .vgg import LAYER_NAMES, load_vgg19
+
+__all__ = [
+    "DeviceError", "ImageError", "LAYER_NAMES", "Result", "StyleStudio", "content_loss",
+    "gram_matrix", "lesson_settings", "load_image", "load_vgg19", "match_color", "pick_device",
+    "psnr", "reconstruct_content", "save_image", "seed_everything", "show", "show_grid",
+    "style_loss", "stylize", "synthesize_texture", "tv_loss",
+]
+
+
+def __getattr__(name):
+    # The studio needs ipywidgets; import it only when asked for, so the engine and the CLI
+    # start fast and work where ipywidgets is broken or absent.
+    if name == "StyleStudio":
+        from .studio import StyleStudio
+        return StyleStudio
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")

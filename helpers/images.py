@@ -1,6 +1,411 @@
-"""Image I/O for the lessons: load anything a learner has, validate it, save and show results."""
+"""Image I/O for the lessons: load anything a learner has, validate it, save and show results.
+
+Every image the engine sees is a float32 tensor of shape (1, 3, H, W) with values in [0, 1].
+:func:`load_image` turns paths, URLs, bundled image names, PIL images, numpy arrays and tensors
+into that form; :func:`check_image` validates tensors at the engine's door. Every bad input raises
+:class:`ImageError` naming the input, the problem and what to do (a missing file raises
+FileNotFoundError), never a bare Pillow or torch traceback.
+"""
 from __future__ import annotations
+
+import http.client
+import io
+import math
+import os
+import struct
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as TF
+
+from .device import pick_device
+
+#: Images whose decoded size would exceed this many pixels are refused before decoding (a tiny
+#: file can claim 30000x30000 in its header and ask for gigabytes).
+MAX_PIXELS = 50_000_000
+#: Downloads stop once they pass this many bytes; env NST_MAX_DOWNLOAD_MB (megabytes) overrides.
+MAX_DOWNLOAD_BYTES = 50_000_000
+DOWNLOAD_TIMEOUT_S = 30.0
+USER_AGENT = "nst-helpers/0.1 (neural style transfer lessons; Python urllib)"
+#: File suffixes :func:`save_image` can write.
+SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+#: How far outside [0, 1] a float image may stray (rounding in someone's resize) before it is an error.
+RANGE_TOLERANCE = 1e-3
+
+_ACCEPTED = "a path, an http(s) URL, a bundled image name, a PIL.Image, a numpy array or a torch.Tensor"
+_ENV_CAP = "NST_MAX_DOWNLOAD_MB"
+# What Pillow raises for corrupt, truncated or unreadable data (UnidentifiedImageError is an OSError).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error,
+                  Image.DecompressionBombError)
+_HIGH_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # more than 8 bits per sample
 
 
 class ImageError(ValueError):
     """An image input that cannot be used; the message names the input and what to do."""
+
+
+def load_image(src, size: int | None = None, device: str | torch.device | None = None) -> torch.Tensor:
+    """Load ``src`` as a float32 tensor (1, 3, H, W) in [0, 1] on ``device``.
+
+    ``src``: a path (str or Path), an http(s) URL, a bundled image name (see ``helpers.artworks``),
+    a PIL.Image, a numpy array (H, W), (H, W, 1|3|4) as uint8, uint16 or float in [0, 1], or a
+    tensor (3, H, W), (1, 3, H, W), (H, W), (1, H, W) as float in [0, 1] or uint8.
+    ``size``: the long side in pixels (aspect kept, down- or upscaled); None keeps the size.
+    ``device``: None picks one with :func:`helpers.device.pick_device`.
+
+    Files are turned upright by their EXIF orientation, and transparency is composited over white
+    (a fully transparent pixel becomes white), since the network sees only three channels.
+    Animated images give their first frame; 16-bit images keep their precision.
+    """
+    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0):
+        raise ImageError(f"size={size!r} is not a positive int; pass the long side in pixels (e.g. 512) or None")
+    device = pick_device(device)
+    if isinstance(src, str) and src.strip().lower().startswith(("http://", "https://")):
+        url = src.strip()
+        img = _open_pil(_download(url), url, size)
+    elif isinstance(src, (str, os.PathLike)):
+        img = _open_pil(_find_file(src), None, size)
+    elif isinstance(src, Image.Image):
+        img = _from_pil(src, size, "PIL image")
+    elif isinstance(src, np.ndarray):
+        img = _from_array(src, size, "array")
+    elif isinstance(src, torch.Tensor):
+        img = _from_tensor(src, size, "tensor")
+    else:
+        raise ImageError(f"cannot load an image from a {type(src).__name__}; pass {_ACCEPTED}")
+    return img.to(device)
+
+
+def check_image(img: torch.Tensor, name: str = "image") -> torch.Tensor:
+    """Validate an image tensor the engine got; return it as float32 (1, 3, H, W) in [0, 1].
+
+    Accepts (1, 3, H, W) or (3, H, W) float tensors whose values are finite and within [0, 1]
+    (up to RANGE_TOLERANCE, then clamped). Raises :class:`ImageError` naming ``name`` otherwise.
+    """
+    return _check(img, name, strict=True)
+
+
+def save_image(img: torch.Tensor, path: str | os.PathLike) -> Path:
+    """Write ``img`` ((1, 3, H, W) or (3, H, W), clamped to [0, 1]) to ``path``; return the Path.
+
+    The format follows the suffix (one of SUFFIXES); missing parent folders are created.
+    """
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in SUFFIXES:
+        raise ImageError(f"cannot save {str(path)!r}: suffix {path.suffix!r} is not one of {SUFFIXES}")
+    pil = to_pil(img)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pil.save(path, quality=95)  # quality is read by JPEG/WebP and ignored by the lossless formats
+    return path
+
+
+def to_pil(img) -> Image.Image:
+    """An RGB PIL image of ``img`` (a tensor, clamped to [0, 1], or anything load_image accepts)."""
+    return Image.fromarray((to_numpy(img) * 255).round().astype(np.uint8))
+
+
+def to_numpy(img) -> np.ndarray:
+    """A float32 array (H, W, 3) in [0, 1] of ``img`` (a tensor, or anything load_image accepts)."""
+    if isinstance(img, torch.Tensor):
+        t = _check(_coerce_tensor(img, "img"), "img", strict=False)  # (1, 3, H, W)
+    else:
+        t = load_image(img, device="cpu")
+    return t[0].permute(1, 2, 0).cpu().numpy()  # (H, W, 3)
+
+
+def show(img, title: str | None = None, ax=None):
+    """Draw ``img`` with matplotlib (no axes, optional title) on ``ax`` or a new figure; return the Axes."""
+    import matplotlib.pyplot as plt  # imported here: pyplot is slow to import and only notebooks draw
+
+    if ax is None:
+        _, ax = plt.subplots()
+    ax.imshow(to_numpy(img))
+    ax.set_axis_off()
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def show_grid(imgs, titles=None, ncols: int | None = None, size: float = 3.0):
+    """A matplotlib Figure with ``imgs`` (tensors or PIL images) in a grid, ``size`` inches per cell."""
+    import matplotlib.pyplot as plt
+
+    imgs = list(imgs)
+    if not imgs:
+        raise ImageError("show_grid got no images; pass a list of tensors or PIL images")
+    if titles is not None and len(titles) != len(imgs):
+        raise ImageError(f"titles has {len(titles)} entries for {len(imgs)} images; give one per image or None")
+    ncols = min(len(imgs), 4) if ncols is None else ncols
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ImageError(f"ncols={ncols!r} is not a positive int")
+    nrows = math.ceil(len(imgs) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < len(imgs):
+            show(imgs[i], None if titles is None else titles[i], ax=ax)
+        else:
+            ax.set_axis_off()  # empty cells of the last row
+    fig.tight_layout()
+    return fig
+
+
+# --- files and URLs -----------------------------------------------------------------------------
+
+def _find_file(src) -> Path:
+    """The existing file ``src`` names: a path, or a bundled image name resolved by artworks."""
+    path = Path(src).expanduser()
+    if path.exists():
+        return path
+    if isinstance(src, str):
+        from . import artworks  # imported here: artworks loads images through this module
+
+        found = artworks.resolve(src)
+        if found is not None:
+            return Path(found)
+        if not path.suffix and "/" not in src and os.sep not in src:
+            raise FileNotFoundError(f"{src!r} is neither a file nor a bundled image name; "
+                                    f"bundled names: {', '.join(artworks.names())}")
+    raise FileNotFoundError(f"no such file: {str(path)!r} (relative paths start at {Path.cwd()})")
+
+
+def _download_cap() -> int:
+    """Bytes a download may have: env NST_MAX_DOWNLOAD_MB if set, else MAX_DOWNLOAD_BYTES."""
+    raw = os.environ.get(_ENV_CAP, "").strip()
+    if not raw:
+        return MAX_DOWNLOAD_BYTES
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = float("nan")
+    if not mb > 0:
+        raise ImageError(f"{_ENV_CAP}={raw!r} is not a positive number of megabytes (e.g. 50)")
+    return int(mb * 1_000_000)
+
+
+def _download(url: str) -> bytes:
+    """GET ``url`` (timeout, User-Agent) and return its body, stopping once it passes the cap."""
+    cap = _download_cap()
+    limit = f"the download limit of {cap / 1e6:.3g} MB (MAX_DOWNLOAD_BYTES, or env {_ENV_CAP})"
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            ctype = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype.startswith("text/") or "html" in ctype:
+                raise ImageError(f"{url} is a web page ({ctype}), not an image; open it in a browser, "
+                                 "right-click the picture and copy the image address, or download it")
+            length = (response.headers.get("Content-Length") or "").strip()
+            if length.isdigit() and int(length) > cap:  # refuse before reading a byte of the body
+                raise ImageError(f"{url} is {int(length) / 1e6:.3g} MB (Content-Length), above {limit}")
+            chunks, total = [], 0
+            while chunk := response.read(1 << 16):
+                total += len(chunk)
+                if total > cap:  # servers may omit or misstate Content-Length: count what arrives
+                    raise ImageError(f"{url} passed {limit}; stopped reading after {total} bytes")
+                chunks.append(chunk)
+    except ImageError:
+        raise
+    except urllib.error.HTTPError as e:  # before URLError, its base class
+        e.close()
+        raise ImageError(f"could not download {url}: HTTP {e.code} {e.reason}; check the address "
+                         "in a browser, or download the file and pass its path") from e
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise ImageError(f"could not download {url}: {reason}; check your connection, "
+                         "or download the file and pass its path") from e
+    return b"".join(chunks)
+
+
+def _sniff(head: bytes) -> str:
+    """A hint about what a file that is not an image might be, from its first bytes."""
+    if head.lstrip()[:1] == b"<":
+        return " It starts like HTML/XML, perhaps a web page saved in place of the picture."
+    if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):
+        return " It looks like a text file."
+    return ""
+
+
+def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch.Tensor:
+    """Decode a file or downloaded bytes to (1, 3, H, W) in [0, 1], refusing oversized images."""
+    name = name or str(source)
+    if isinstance(source, Path):
+        if source.is_dir():
+            raise ImageError(f"{name} is a directory, not an image file; pass one of the files in it")
+        if source.stat().st_size == 0:
+            raise ImageError(f"{name} is empty (0 bytes); the download or copy probably failed, fetch it again")
+        try:
+            fp = source.open("rb")
+        except OSError as e:
+            raise ImageError(f"cannot read {name}: {e.strerror or e}; check the file's permissions") from e
+    else:
+        if not source:
+            raise ImageError(f"{name} sent an empty body; check the address, or download the file")
+        fp = io.BytesIO(source)
+    with fp:
+        head = fp.read(64)
+        fp.seek(0)
+        try:
+            with warnings.catch_warnings():
+                # Pillow warns above ~89 MP; MAX_PIXELS below is our own, explicit limit.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(fp)
+        except Image.DecompressionBombError as e:
+            raise ImageError(f"{name} is too large to decode safely ({e}); shrink it in an image editor") from e
+        except _DECODE_ERRORS as e:
+            raise ImageError(f"{name} is not an image Pillow can read (PNG, JPEG, WebP, GIF, BMP, TIFF...)."
+                             f"{_sniff(head)} Open it in an image viewer, or export it again as PNG or JPEG.") from e
+        with im:
+            if size is not None and im.format == "JPEG" and max(im.size) > size:
+                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (at least the target size): a 24 MP
+                # photo at size=256 then decodes as 750x500 in milliseconds instead of a second.
+                im.draft("RGB", _target_size(im.size, size))
+            w, h = im.size  # after draft: what will actually be decoded
+            if w * h > MAX_PIXELS:
+                raise ImageError(f"{name} is {w}x{h} = {w * h / 1e6:.3g} MP, above MAX_PIXELS = "
+                                 f"{MAX_PIXELS / 1e6:.3g} MP; shrink it first, or pass a smaller size for a JPEG")
+            return _from_pil(im, size, name)
+
+
+# --- in-memory sources ----------------------------------------------------------------------------
+
+def _target_size(wh: tuple[int, int], size: int) -> tuple[int, int]:
+    """(w, h) scaled so the long side is ``size``; refuses results above MAX_PIXELS."""
+    w, h = wh
+    scale = size / max(w, h)
+    out = max(1, round(w * scale)), max(1, round(h * scale))
+    if out[0] * out[1] > MAX_PIXELS:
+        raise ImageError(f"size={size} would make a {out[0]}x{out[1]} image, above MAX_PIXELS = {MAX_PIXELS}")
+    return out
+
+
+def _from_pil(im: Image.Image, size: int | None, name: str) -> torch.Tensor:
+    """PIL image (any mode) -> (1, 3, H, W) float32 in [0, 1], upright, alpha over white, resized."""
+    try:
+        im.load()  # Pillow decodes lazily; truncated files fail here (LOAD_TRUNCATED_IMAGES stays off)
+    except _DECODE_ERRORS as e:
+        raise ImageError(f"could not decode {name}: {e}; the file looks truncated or corrupt, "
+                         "download or export it again") from e
+    try:
+        im = ImageOps.exif_transpose(im)  # a copy, so a caller's PIL image is never modified
+    except _DECODE_ERRORS:
+        pass  # broken EXIF metadata: keep the pixels as stored rather than refuse the image
+    if im.mode in _HIGH_DEPTH:
+        # 16-bit (and float) grayscale: convert("RGB") would clip at 255, so scale ourselves.
+        peak = 1.0 if im.mode == "F" else 65535.0
+        gray = np.clip(np.asarray(im, dtype=np.float32) / peak, 0.0, 1.0)  # (H, W)
+        return _resize_tensor(torch.from_numpy(gray)[None, None].repeat(1, 3, 1, 1), size)
+    try:
+        if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+            rgba = im.convert("RGBA")
+            im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), rgba)
+        im = im.convert("RGB")  # also CMYK, palette, 1-bit, YCbCr
+    except _DECODE_ERRORS as e:
+        raise ImageError(f"{name} has colour mode {im.mode!r}, which cannot be converted to RGB; "
+                         "export it as an RGB PNG or JPEG") from e
+    if size is not None and max(im.size) != size:
+        im = im.resize(_target_size(im.size, size), Image.LANCZOS, reducing_gap=3.0)
+    rgb = torch.from_numpy(np.array(im, dtype=np.uint8))  # (H, W, 3)
+    return rgb.permute(2, 0, 1).unsqueeze(0).contiguous().float().div_(255)  # (1, 3, H, W)
+
+
+def _from_array(arr: np.ndarray, size: int | None, name: str) -> torch.Tensor:
+    """ndarray (H, W) or (H, W, 1|3|4), uint8/uint16/bool/float -> (1, 3, H, W) in [0, 1]."""
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or 0 in arr.shape:
+        hint = ""
+        if arr.ndim == 3 and arr.shape[0] in (1, 3, 4):
+            hint = " It looks channels-first (C, H, W): pass arr.transpose(1, 2, 0)."
+        raise ImageError(f"{name} has shape {arr.shape}; expected (H, W), (H, W, 1), (H, W, 3) "
+                         f"or (H, W, 4) (channels last).{hint}")
+    if arr.dtype == np.uint8:
+        x = arr.astype(np.float32) / 255
+    elif arr.dtype == np.uint16:
+        x = arr.astype(np.float32) / 65535
+    elif arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.floating):
+        x = arr.astype(np.float32)
+    else:
+        raise ImageError(f"{name} has dtype {arr.dtype}; use uint8 (0..255), uint16 (0..65535) "
+                         "or float in [0, 1]")
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)  # (C, H, W)
+    if t.shape[0] == 4:  # RGBA: composite over white, as for files
+        _check_values(t, name)
+        t = t[:3] * t[3:] + (1 - t[3:])
+    return _from_tensor(t, size, name)
+
+
+def _coerce_tensor(t: torch.Tensor, name: str) -> torch.Tensor:
+    """Detach; uint8 -> /255; grayscale (H, W), (1, H, W), (1, 1, H, W) -> three channels."""
+    t = t.detach()
+    if t.dtype == torch.uint8:
+        t = t.float() / 255
+    elif t.dtype == torch.bool:
+        t = t.float()
+    elif not t.is_floating_point():
+        raise ImageError(f"{name} has dtype {t.dtype}; use a float tensor in [0, 1] or uint8 (0..255)")
+    if t.dim() == 2:
+        t = t[None]  # (1, H, W)
+    if t.dim() == 3 and t.shape[0] == 1:
+        t = t.expand(3, -1, -1)  # (3, H, W)
+    elif t.dim() == 4 and t.shape[:2] == (1, 1):
+        t = t.expand(1, 3, -1, -1)  # (1, 3, H, W)
+    return t
+
+
+def _from_tensor(t: torch.Tensor, size: int | None, name: str) -> torch.Tensor:
+    """Tensor in any accepted layout -> validated (1, 3, H, W) float32 in [0, 1], resized."""
+    return _resize_tensor(check_image(_coerce_tensor(t, name), name), size)
+
+
+def _resize_tensor(t: torch.Tensor, size: int | None) -> torch.Tensor:
+    """(1, 3, H, W) -> long side ``size``, antialiased bicubic, clamped (bicubic overshoots)."""
+    if size is None or max(t.shape[-2:]) == size:
+        return t
+    w, h = _target_size((t.shape[-1], t.shape[-2]), size)
+    return TF.resize(t, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).clamp_(0, 1)
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+def _check_values(t: torch.Tensor, name: str, strict: bool = True) -> None:
+    """Raise ImageError unless ``t`` is finite and (if ``strict``) within [0, 1] +- tolerance."""
+    lo, hi = (float(v) for v in t.detach().aminmax())  # one pass; NaN propagates, Inf shows as an extreme
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        nan, inf = int(torch.isnan(t).sum()), int(torch.isinf(t).sum())
+        raise ImageError(f"{name} contains {nan} NaN and {inf} infinite values; an image must be finite "
+                         "numbers in [0, 1] (if an optimisation produced it, lower the learning rate)")
+    if strict and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
+        if lo >= 0 and hi <= 255:
+            hint = "it looks like 0..255: divide by 255"
+        elif lo >= -1 - RANGE_TOLERANCE and hi <= 1 + RANGE_TOLERANCE:
+            hint = "it looks like [-1, 1]: use (x + 1) / 2"
+        else:
+            hint = "if it was normalised (e.g. ImageNet mean/std), undo that first"
+        raise ImageError(f"{name} has values in [{lo:.4g}, {hi:.4g}], outside [0, 1]; {hint}")
+
+
+def _check(img, name: str, strict: bool) -> torch.Tensor:
+    """Shape/dtype/finiteness checks -> float32 (1, 3, H, W); out-of-range values raise if
+    ``strict``, else are clamped (for saving and showing an image mid-optimisation)."""
+    if not isinstance(img, torch.Tensor):
+        raise ImageError(f"{name} must be a torch.Tensor, got {type(img).__name__}; use load_image to convert")
+    if not img.is_floating_point():
+        raise ImageError(f"{name} has dtype {img.dtype}; expected a float tensor in [0, 1] "
+                         "(for uint8 0..255 divide by 255, or use load_image)")
+    t = img.float()
+    if t.dim() == 3:
+        t = t.unsqueeze(0)
+    if t.dim() != 4 or t.shape[:2] != (1, 3) or t.shape[2] == 0 or t.shape[3] == 0:
+        hint = ""
+        if t.dim() == 4 and t.shape[0] > 1:
+            hint = f" It is a batch of {t.shape[0]} images: pass one, e.g. x[:1]."
+        elif t.shape[-1] in (1, 3, 4) and t.dim() == 4 and t.shape[1] not in (1, 3):
+            hint = " It looks channels-last: use x.permute(2, 0, 1)."
+        raise ImageError(f"{name} has shape {tuple(img.shape)}; expected (1, 3, H, W) or (3, H, W).{hint}")
+    _check_values(t, name, strict)
+    return t.clamp(0, 1)

@@ -1,0 +1,276 @@
+"""The engine: targets, optimisers, inits, pixel range, styles, colour, schedules, robustness."""
+import math
+
+import pytest
+import torch
+
+import helpers as nst
+from helpers import color
+from helpers import optimize as O
+
+S = 64  # every test image's long side: VGG19 to relu5_1 takes ~20 ms here
+
+
+@pytest.fixture(scope="module")
+def content():
+    return nst.load_image("chelsea", size=S, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def style():
+    return nst.load_image("mondrian", size=S, device="cpu")
+
+
+def run(content, style, **kw):
+    kw.setdefault("steps", 5)
+    kw.setdefault("progress", False)
+    kw.setdefault("device", "cpu")
+    return nst.stylize(content, style, **kw)
+
+
+@pytest.fixture
+def vgg_calls(monkeypatch):
+    """Count VGG forward passes and record the layers each ran to and its input size."""
+    calls = []
+    vgg = nst.load_vgg19(device="cpu")
+    forward = type(vgg).forward
+
+    def counting(self, img, layers=("relu5_1",)):
+        out = forward(self, img, layers)
+        calls.append({"layers": tuple(out), "shape": tuple(img.shape[-2:]), "grad": img.requires_grad})
+        return out
+
+    monkeypatch.setattr(type(vgg), "forward", counting)
+    return calls
+
+
+def test_targets_once_truncated_and_frozen(content, style, vgg_calls):
+    r = run(content, style, steps=6, style_layers=("relu1_1", "relu2_1"), content_layers=("relu3_1",))
+    targets = [c for c in vgg_calls if not c["grad"]]
+    # 1 content + 1 style target pass (no grad), then 6 steps + 1 final scoring of the last image
+    assert len(vgg_calls) == 2 + 6 + 1 and len(targets) == 2
+    assert [c["layers"] for c in targets] == [("relu3_1",), ("relu1_1", "relu2_1")]
+    assert all(set(c["layers"]) == {"relu1_1", "relu2_1", "relu3_1"} for c in vgg_calls[2:])
+    assert all(p.grad is None for p in nst.load_vgg19(device="cpu").parameters())
+    assert r.image.shape == content.shape
+
+
+def test_network_stops_at_deepest_layer(content, style):
+    vgg = nst.load_vgg19(device="cpu")
+    called = set()
+    hooks = [getattr(vgg, n).register_forward_hook(lambda m, i, o, n=n: called.add(n)) for n in nst.LAYER_NAMES]
+    try:
+        run(content, style, steps=2, style_layers=("relu1_1", "relu2_1"), content_layers=("relu2_2",))
+    finally:
+        for h in hooks:
+            h.remove()
+    assert "relu2_2" in called and "pool2" not in called and "conv3_1" not in called
+
+
+@pytest.mark.parametrize("optimizer", O.OPTIMIZERS)
+def test_optimizers_reduce_the_loss(content, style, optimizer):
+    r = run(content, style, steps=25, optimizer=optimizer, init="noise")
+    first, last = r.history[0]["total"], r.loss
+    assert last < first / 10, (optimizer, first, last)
+    assert set(r.history[0]) >= {"step", "seconds", "total", "content", "style", "tv"}
+    h = r.history[-1]
+    assert h["total"] == pytest.approx(h["content"] + h["style"] + h["tv"], rel=1e-5)
+
+
+def test_lbfgs_beats_adam_per_step(content, style):
+    lb = run(content, style, steps=30, optimizer="lbfgs", init="noise").loss
+    ad = run(content, style, steps=30, optimizer="adam", init="noise").loss
+    assert lb < ad
+
+
+def test_inits(content, style):
+    c = run(content, style, steps=0, init="content")
+    assert torch.equal(c.image, content)
+    n1 = run(content, style, steps=0, init="noise", seed=1).image
+    assert not torch.equal(n1, run(content, style, steps=0, init="noise", seed=2).image)
+    assert 0.45 < float(n1.mean()) < 0.55  # uniform white noise
+    st = run(content, style, steps=0, init="style").image
+    assert st.shape == content.shape and abs(float(st.mean() - style.mean())) < 0.05
+    bl = run(content, style, steps=0, init="blurred").image
+    assert float(nst.tv_loss(bl)) < 0.5 * float(nst.tv_loss(content))  # smoother,
+    assert abs(float(bl.mean() - content.mean())) < 0.02  # same layout and colour
+    given = torch.full_like(content, 0.25)
+    assert torch.allclose(run(content, style, steps=0, init=given).image, given)
+
+
+def test_pixels_stay_in_range_and_snapshots(content, style):
+    r = run(content, style, steps=8, style_weight=1e6, optimizer="adam", lr=0.3, snapshot_every=2)
+    assert [s for s, _ in r.snapshots] == [1, 3, 5, 7]
+    for img in [r.image] + [im for _, im in r.snapshots]:
+        assert img.min() >= 0 and img.max() <= 1 and torch.isfinite(img).all()
+
+
+def test_same_seed_same_image(content, style):
+    a = run(content, style, steps=4, init="noise", seed=7).image
+    b = run(content, style, steps=4, init="noise", seed=7).image
+    assert torch.equal(a, b)
+
+
+def test_layer_choice_and_layer_weights(content, style):
+    only1 = run(content, style, steps=1, style_layer_weights={"relu1_1": 1.0})
+    all5 = run(content, style, steps=1)
+    assert only1.history[0]["style"] != pytest.approx(all5.history[0]["style"])
+    conv = run(content, style, steps=3, content_layers=("conv2_2",), style_layers=("conv1_1", "pool3"))
+    assert conv.loss < conv.history[0]["total"]
+
+
+def test_style_scale_sizes_the_style_image(content, style, vgg_calls):
+    run(content, style, steps=0, style_scale=2.0)
+    run(content, style, steps=0, style_scale=0.5)
+    sides = [max(c["shape"]) for c in vgg_calls if not c["grad"] and "relu5_1" in c["layers"]]
+    assert 2 * S in sides and 32 in sides  # 0.5 * 64 = 32, the smallest side VGG takes
+
+
+def test_style_blend(content, style):
+    other = nst.load_image("op_art", size=S, device="cpu")
+    only_a = run(content, style, steps=3).image
+    blend_a = run(content, [style, other], style_blend=[1.0, 0.0], steps=3).image
+    assert torch.allclose(only_a, blend_a, atol=1e-5)
+    mixed = run(content, [style, other], style_blend=[0.5, 0.5], steps=3).image
+    assert not torch.allclose(mixed, only_a, atol=1e-3)
+
+
+def test_masks_put_each_style_in_its_region():
+    grey = torch.full((1, 3, S, S), 0.5)
+    red = torch.zeros(1, 3, S, S)
+    red[:, 0] = 0.9
+    blue = torch.zeros(1, 3, S, S)
+    blue[:, 2] = 0.9
+    left = torch.zeros(S, S)
+    left[:, : S // 2] = 1
+    r = run(grey, [red, blue], masks=[left, 1 - left], steps=30, content_weight=0.0, init="content")
+    L, R = r.image[..., : S // 2 - 4], r.image[..., S // 2 + 4:]
+    assert float(L[:, 0].mean() - L[:, 2].mean()) > 0.2  # left half turned red
+    assert float(R[:, 2].mean() - R[:, 0].mean()) > 0.2  # right half turned blue
+
+
+def test_preserve_color(content):
+    style = nst.load_image("swirls", size=S, device="cpu")
+    plain = run(content, style, steps=15)
+    hist = run(content, style, steps=15, preserve_color="histogram")
+    lum = run(content, style, steps=15, preserve_color="luminance")
+    d = {k: color.color_distance(r.image, content) for k, r in (("plain", plain), ("hist", hist), ("lum", lum))}
+    assert d["hist"] < d["plain"] and d["lum"] < d["plain"], d
+    # luminance-only transfer keeps the content's chroma exactly
+    assert torch.allclose(color.to_yiq(lum.image)[:, 1:], color.to_yiq(content)[:, 1:], atol=2e-2)
+
+
+def test_coarse_to_fine(content, style):
+    r = run(content, style, size=[40, 64], steps=[3, 2])
+    assert r.sizes == [(27, 40), (43, 64)] or [max(s) for s in r.sizes] == [40, 64]
+    assert max(r.image.shape[-2:]) == 64
+    assert [h["stage"] for h in r.history] == [0, 0, 0, 1, 1]
+    assert [h["step"] for h in r.history] == list(range(5))
+
+
+def test_callback_stop_and_progress(content, style, capsys):
+    seen = []
+
+    def cb(step, image, losses):
+        seen.append((step, tuple(image.shape), losses["total"]))
+        return step < 2
+
+    r = run(content, style, steps=10, callback=cb, progress=True)
+    assert r.stopped_reason == "callback" and len(r.history) == 3 and len(seen) == 3
+    assert seen[0][1] == tuple(content.shape)
+
+
+def test_keyboard_interrupt_keeps_best(content, style):
+    def cb(step, image, losses):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    r = run(content, style, steps=10, init="noise", callback=cb)
+    assert r.stopped_reason == "interrupted" and len(r.history) == 4
+    assert r.best_step == 3 and r.image.shape == content.shape and r.image.max() <= 1
+
+
+def test_non_finite_loss_keeps_best(content, style, monkeypatch):
+    losses = O._Problem.losses
+    n = {"calls": 0}
+
+    def flaky(self, x):
+        n["calls"] += 1
+        t = losses(self, x)
+        if n["calls"] > 4:
+            t = {k: v * math.nan for k, v in t.items()}
+        return t
+
+    monkeypatch.setattr(O._Problem, "losses", flaky)
+    r = run(content, style, steps=10, init="noise")
+    assert r.stopped_reason == "non-finite loss" and len(r.history) == 4
+    assert torch.isfinite(r.image).all() and r.best_step == 3
+
+
+def test_out_of_memory_retries_once_smaller(content, style, monkeypatch):
+    real = O._run_stage
+    calls = []
+
+    def oom_once(problem, x, *a, **k):
+        calls.append(tuple(x.shape[-2:]))
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(problem, x, *a, **k)
+
+    monkeypatch.setattr(O, "_run_stage", oom_once)
+    with pytest.warns(UserWarning, match="retrying once at long side 48"):
+        r = run(content, style, steps=2, size=64)
+    assert max(calls[0]) == 64 and max(calls[1]) == 48 and max(r.image.shape[-2:]) == 48
+
+    def oom_always(*a, **k):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(O, "_run_stage", oom_always)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="out of GPU memory .* even after one retry"):
+        run(content, style, steps=2, size=64)
+
+
+def test_target_cache_reused_when_only_weights_change(content, style, vgg_calls):
+    cache = {}
+    run(content, style, steps=2, cache=cache)
+    assert sum(not c["grad"] for c in vgg_calls) == 2  # content features + style Grams
+    vgg_calls.clear()
+    run(content, style, steps=2, cache=cache, style_weight=10.0, content_weight=3.0, tv_weight=1.0)
+    assert sum(not c["grad"] for c in vgg_calls) == 0 and len(vgg_calls) == 2 + 1
+
+
+def test_reconstruct_and_synthesize(content, style):
+    rec = nst.reconstruct_content(content, layer="relu2_2", steps=20, progress=False, device="cpu")
+    assert rec.history[0]["style"] == 0 and rec.loss < rec.history[0]["total"] / 20
+    assert nst.psnr(rec.image, content) > 12
+    tex = nst.synthesize_texture(style, layers=("relu1_1", "relu2_1"), size=48, steps=10,
+                                 progress=False, device="cpu")
+    assert max(tex.image.shape[-2:]) == 48 and tex.history[0]["content"] == 0
+    assert tex.loss < tex.history[0]["total"] / 5
+
+
+def test_random_weights_run(content, style):
+    r = run(content, style, steps=3, weights="random", pooling="avg")
+    assert r.loss < r.history[0]["total"]
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"init": "zeros"}, r"init='zeros' is not one of \('content', 'noise', 'style', 'blurred'\)"),
+    ({"optimizer": "sgd"}, "optimizer='sgd' is not one of"),
+    ({"preserve_color": "yes"}, "preserve_color='yes'"),
+    ({"style_weight": -1.0}, "style_weight=-1.0 must be a finite number >= 0"),
+    ({"style_layers": ("relu9_1",)}, "style_layers: unknown layer"),
+    ({"steps": [3, 4]}, "one per size stage"),
+    ({"style_blend": [1.0, 2.0]}, "style_blend"),
+    ({"style_scale": 0}, "style_scale=0"),
+])
+def test_bad_options_are_named(content, style, kw, match):
+    with pytest.raises(ValueError, match=match):
+        run(content, style, **kw)
+
+
+def test_too_small_images_are_refused(style):
+    with pytest.raises(nst.ImageError, match="too small"):
+        run(torch.rand(1, 3, 20, 64), style)
+    with pytest.raises(nst.ImageError, match="size=16"):
+        run(torch.rand(1, 3, 64, 64), style, size=16)

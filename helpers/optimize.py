@@ -335,14 +335,19 @@ def _run_stage(problem: _Problem, x: torch.Tensor, steps: int, optimizer: str, l
                                 tolerance_grad=0.0, tolerance_change=0.0)
     else:
         opt = torch.optim.Adam([x], lr=lr)
-    terms = {}
+    terms, scale = {}, []
 
     def closure():
         opt.zero_grad(set_to_none=True)
         t = problem.losses(x)
-        t["total"].backward()
+        if not scale:
+            # L-BFGS sees the objective divided by its first value. On the raw Caffe-scale loss
+            # (~1e13) float32 L-BFGS with step length 1 diverges from a content init; scaled to
+            # ~1 it converges (benchmarks/engine.py). Adam is scale-invariant: it gets the raw loss.
+            scale.append(1.0 / max(float(t["total"].detach()), 1e-30) if optimizer == "lbfgs" else 1.0)
+        (t["total"] * scale[0]).backward()
         terms.update(t)
-        return t["total"]
+        return t["total"].detach() * scale[0]
 
     first = result.history[-1]["step"] + 1 if result.history else 0
     # the best image is the one whose loss we measured lowest; until a step scores one, it is x

@@ -69,7 +69,7 @@ def test_network_stops_at_deepest_layer(content, style):
 
 @pytest.mark.parametrize("optimizer", O.OPTIMIZERS)
 def test_optimizers_reduce_the_loss(content, style, optimizer):
-    r = run(content, style, steps=25, optimizer=optimizer, init="noise")
+    r = run(content, "swirls", steps=30, optimizer=optimizer, init="noise")
     first, last = r.history[0]["total"], r.loss
     assert last < first / 10, (optimizer, first, last)
     assert set(r.history[0]) >= {"step", "seconds", "total", "content", "style", "tv"}
@@ -78,9 +78,9 @@ def test_optimizers_reduce_the_loss(content, style, optimizer):
 
 
 def test_lbfgs_beats_adam_per_step(content, style):
-    lb = run(content, style, steps=30, optimizer="lbfgs", init="noise").loss
-    ad = run(content, style, steps=30, optimizer="adam", init="noise").loss
-    assert lb < ad
+    lb = run(content, "swirls", steps=30, optimizer="lbfgs").loss
+    ad = run(content, "swirls", steps=30, optimizer="adam").loss
+    assert lb < 0.8 * ad, (lb, ad)  # measured: L-BFGS 1.75x lower after 30 steps
 
 
 def test_inits(content, style):
@@ -135,18 +135,22 @@ def test_style_blend(content, style):
     assert not torch.allclose(mixed, only_a, atol=1e-3)
 
 
-def test_masks_put_each_style_in_its_region():
-    grey = torch.full((1, 3, S, S), 0.5)
-    red = torch.zeros(1, 3, S, S)
-    red[:, 0] = 0.9
-    blue = torch.zeros(1, 3, S, S)
-    blue[:, 2] = 0.9
+def chroma(img):  # mean over pixels of the spread between a pixel's R, G, B values
+    return float(img.std(dim=1).mean())
+
+
+def test_masks_put_each_style_in_its_region(content):
+    colourful = nst.load_image("mondrian", size=S, device="cpu")
+    black_white = nst.load_image("op_art", size=S, device="cpu")
     left = torch.zeros(S, S)
     left[:, : S // 2] = 1
-    r = run(grey, [red, blue], masks=[left, 1 - left], steps=30, content_weight=0.0, init="content")
-    L, R = r.image[..., : S // 2 - 4], r.image[..., S // 2 + 4:]
-    assert float(L[:, 0].mean() - L[:, 2].mean()) > 0.2  # left half turned red
-    assert float(R[:, 2].mean() - R[:, 0].mean()) > 0.2  # right half turned blue
+    a = run(content, [colourful, black_white], masks=[left, 1 - left], steps=40, content_weight=1e-2)
+    b = run(content, [colourful, black_white], masks=[1 - left, left], steps=40, content_weight=1e-2)
+    halves = lambda r: (r.image[..., : S // 2 - 4], r.image[..., S // 2 + 4:])  # noqa: E731
+    (aL, aR), (bL, bR) = halves(a), halves(b)
+    # each half is more colourful where the Mondrian mask was than where the op-art mask was
+    assert chroma(aL) > 1.3 * chroma(bL) and chroma(bR) > 1.3 * chroma(aR), (chroma(aL), chroma(bL))
+    assert a.loss < a.history[0]["total"] / 5
 
 
 def test_preserve_color(content):
@@ -161,8 +165,8 @@ def test_preserve_color(content):
 
 
 def test_coarse_to_fine(content, style):
-    r = run(content, style, size=[40, 64], steps=[3, 2])
-    assert r.sizes == [(27, 40), (43, 64)] or [max(s) for s in r.sizes] == [40, 64]
+    r = run(content, style, size=[48, 64], steps=[3, 2])
+    assert r.sizes == [(32, 48), tuple(content.shape[-2:])]
     assert max(r.image.shape[-2:]) == 64
     assert [h["stage"] for h in r.history] == [0, 0, 0, 1, 1]
     assert [h["step"] for h in r.history] == list(range(5))
@@ -243,10 +247,10 @@ def test_reconstruct_and_synthesize(content, style):
     rec = nst.reconstruct_content(content, layer="relu2_2", steps=20, progress=False, device="cpu")
     assert rec.history[0]["style"] == 0 and rec.loss < rec.history[0]["total"] / 20
     assert nst.psnr(rec.image, content) > 12
-    tex = nst.synthesize_texture(style, layers=("relu1_1", "relu2_1"), size=48, steps=10,
+    tex = nst.synthesize_texture("swirls", layers=("relu1_1", "relu2_1"), size=48, steps=60,
                                  progress=False, device="cpu")
     assert max(tex.image.shape[-2:]) == 48 and tex.history[0]["content"] == 0
-    assert tex.loss < tex.history[0]["total"] / 5
+    assert tex.loss < tex.history[0]["total"] / 20
 
 
 def test_random_weights_run(content, style):

@@ -21,8 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as TF
 
 from .device import pick_device
 
@@ -367,6 +365,10 @@ def _resize_tensor(t: torch.Tensor, size: int | None) -> torch.Tensor:
     if size is None or max(t.shape[-2:]) == size:
         return t
     w, h = _target_size((t.shape[-1], t.shape[-2]), size)
+    # torchvision imported here, not at module top: it costs ~0.5 s of every process start
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
     return TF.resize(t, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).clamp_(0, 1)
 
 

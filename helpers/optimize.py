@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as nnf
-from torchvision.transforms.functional import gaussian_blur
 
 from . import color
 from .device import pick_device, resolve_precision, seed_everything
@@ -124,6 +123,8 @@ def _initial(init, content: torch.Tensor | None, style: torch.Tensor, shape, gen
         return content.clone()
     if init == "style":
         return nnf.interpolate(style, size=(H, W), mode="bicubic", antialias=True).clamp(0, 1)
+    from torchvision.transforms.functional import gaussian_blur  # lazy: keeps process start fast
+
     sigma = max(H, W) / 64  # "blurred": keeps the layout, removes the detail style will redraw
     return gaussian_blur(content, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
 

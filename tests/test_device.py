@@ -46,8 +46,11 @@ def test_precision_policy():
     cpu = torch.device("cpu")
     assert default_precision(cpu) == "fp32"
     assert resolve_precision(None, cpu) == torch.float32
+    assert resolve_precision("bf16", cpu) == torch.bfloat16
     with pytest.raises(DeviceError, match="not one of"):
         resolve_precision("int8", cpu)
+    with pytest.raises(DeviceError, match="fp16' needs a CUDA GPU"):
+        resolve_precision("fp16", cpu)
 
 
 def test_lesson_settings_quick_and_full(monkeypatch):

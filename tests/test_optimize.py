@@ -278,3 +278,24 @@ def test_too_small_images_are_refused(style):
         run(torch.rand(1, 3, 20, 64), style)
     with pytest.raises(nst.ImageError, match="size=16"):
         run(torch.rand(1, 3, 64, 64), style, size=16)
+
+
+def test_reduced_precision_keeps_losses_in_float32(content, style, monkeypatch):
+    # bf16 autocast on the CPU runs the code path a GPU run takes with precision="bf16"
+    seen = []
+    style_layer_loss = O.style_loss
+
+    def spy(feats, targets, *a, **k):
+        seen.append({n: f.dtype for n, f in feats.items()})
+        out = style_layer_loss(feats, targets, *a, **k)
+        seen.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(O, "style_loss", spy)
+    lo = run(content, style, steps=6, precision="bf16")
+    monkeypatch.setattr(O, "style_loss", style_layer_loss)
+    hi = run(content, style, steps=6, precision="fp32")
+    assert seen[0]["relu1_1"] == torch.bfloat16 and seen[1] == torch.float32
+    assert all(math.isfinite(h["total"]) for h in lo.history)
+    # the same loss definition scores both images: bf16 costs little quality
+    assert abs(lo.loss - hi.loss) / hi.loss < 0.10, (lo.loss, hi.loss)

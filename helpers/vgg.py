@@ -74,6 +74,9 @@ class VGG19(nn.Module):
         self.register_buffer("mean", mean.view(1, 3, 1, 1) / scale)
         self.register_buffer("std", std.view(1, 3, 1, 1) / scale)
         self.bgr = weights == "caffe"
+        #: channels_last on CUDA (tensor cores read NHWC); contiguous elsewhere (measured no
+        #: better on the CPU: benchmarks/engine.py). Set by load_vgg19 together with the weights.
+        self.memory_format = torch.contiguous_format
 
     def preprocess(self, img: torch.Tensor) -> torch.Tensor:
         """RGB [0, 1] (B,3,H,W) -> what the weights were trained on (Caffe: BGR, 0-255, minus mean)."""
@@ -92,7 +95,7 @@ class VGG19(nn.Module):
             raise ImageError(f"image of {tuple(img.shape[-2:])} px is too small for VGG19: "
                              f"each side needs at least {MIN_SIDE} px; load it with a larger size")
         last = max(LAYER_NAMES.index(n) for n in wanted)
-        x, out = self.preprocess(img), {}
+        x, out = self.preprocess(img).contiguous(memory_format=self.memory_format), {}
         for name in LAYER_NAMES[: last + 1]:
             x = getattr(self, name)(x)
             if name in wanted:
@@ -185,6 +188,10 @@ def load_vgg19(weights: str = "caffe", pooling: str = "max", device=None, *, cac
     missing, unexpected = vgg.load_state_dict(state, strict=False)
     assert not unexpected and all(k in ("mean", "std") for k in missing), (missing, unexpected)
     vgg = vgg.to(device).eval().requires_grad_(False)
+    if device.type == "cuda":
+        vgg.memory_format = torch.channels_last
+        vgg = vgg.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True  # fixed input sizes per run: let cuDNN pick kernels
     if cache:
         _CACHE[key] = vgg
     return vgg

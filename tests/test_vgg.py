@@ -144,3 +144,16 @@ def test_torchvision_weights_offline_error(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match=r"weights='caffe', which works offline") as e:
         nst.load_vgg19(weights="torchvision", device="cpu", cache=False)
     assert str(tmp_path) in str(e.value)
+
+
+def test_channels_last_gives_the_same_features():
+    # what load_vgg19 sets on CUDA, checked on the CPU
+    vgg = nst.load_vgg19(device="cpu", cache=False)
+    x = torch.rand(1, 3, 40, 56)
+    ref = vgg(x, ["relu3_1", "conv4_2"])
+    vgg.memory_format = torch.channels_last
+    vgg.to(memory_format=torch.channels_last)
+    got = vgg(x, ["relu3_1", "conv4_2"])
+    assert got["relu3_1"].is_contiguous(memory_format=torch.channels_last)
+    for n in ref:  # same numbers up to float32 summation order
+        assert float((got[n] - ref[n]).abs().max() / ref[n].abs().max()) < 1e-5

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import math
 import os
 import threading
 import time
@@ -48,11 +49,13 @@ WEIGHT_RANGES = {"content_weight": (-3, 3), "style_weight": (-3, 6)}
 TV_CHOICES = (0.0, *(10.0 ** k for k in range(2, 10)))
 PREVIEW_EVERY_S = 0.2  # at most ~5 preview images a second: each is a PNG over the websocket
 PLOT_EVERY_S = 0.5  # the loss plot takes ~30 ms to draw
-PREVIEW_PX = 320  # displayed width of the preview; small results are enlarged by whole pixels
-THUMB_PX = 96
+PREVIEW_PX = 256  # displayed width of the preview; small results are enlarged by whole pixels
+THUMB_PX = 72
+PLOT_PX = 300  # the loss plot: 3.75 x 2.9 inches at 80 dpi
 HISTORY_MAX = 8
 MAX_UPLOAD_SIDE = 1024  # uploads are shrunk to this long side once, not on every run
 CACHE_MAX = 32  # targets kept (content features and style Grams, a few MB each at most)
+_STOPS = {"callback": "Stop pressed", "non-finite loss": "the loss became inf or nan"}
 _OFF = "off"  # preserve_color=None in the dropdown (a None option reads as "nothing selected")
 
 
@@ -148,7 +151,7 @@ class StyleStudio:
     # ------------------------------------------------------------------ layout
 
     def _build(self, o: dict):
-        wide = {"description_width": "110px"}
+        wide = {"description_width": "120px"}
         row = widgets.Layout(width="98%")
         c = {}
 
@@ -176,7 +179,7 @@ class StyleStudio:
                                                      description=n, continuous_update=False,
                                                      readout_format=".2f", style=wide, layout=row)
                               for n in layers}
-        equal = widgets.Button(description="equal weights", layout=widgets.Layout(width="auto"))
+        equal = widgets.Button(description="equal weights", layout=widgets.Layout(width="140px"))
         equal.on_click(lambda _: self.set(style_layer_weights=None))
         content_layers = "+".join(o["content_layers"])
         c["content_layers"] = _tip(widgets.Dropdown(
@@ -208,14 +211,18 @@ class StyleStudio:
         self.pickers, self.uploads, self.thumbs = {}, {}, {}
         cards = []
         for kind in ("content", "style"):
-            self.thumbs[kind] = widgets.Image(format="png", layout=widgets.Layout(width=f"{THUMB_PX}px"))
+            self.thumbs[kind] = widgets.Image(format="png")
             self.pickers[kind] = widgets.Dropdown(options=artworks.names(kind),
-                                                  layout=widgets.Layout(width="150px"))
-            self.uploads[kind] = widgets.FileUpload(accept="image/*", multiple=False,
-                                                    description="upload", layout=widgets.Layout(width="150px"))
+                                                  layout=widgets.Layout(width="118px"))
+            self.uploads[kind] = _tip(widgets.FileUpload(accept="image/*", multiple=False, description="upload",
+                                                         layout=widgets.Layout(width="118px")),
+                                      f"use your own {kind} picture (shrunk to {MAX_UPLOAD_SIDE} px)")
             self.pickers[kind].observe(lambda ch, k=kind: self._on_pick(k), names="value")
             self.uploads[kind].observe(lambda ch, k=kind: self._on_upload(k, ch["new"]), names="value")
-            cards.append(widgets.HBox([self.thumbs[kind], widgets.VBox([
+            box = widgets.Box([self.thumbs[kind]], layout=widgets.Layout(
+                width=f"{THUMB_PX + 4}px", height=f"{THUMB_PX + 4}px", justify_content="center",
+                align_items="center"))
+            cards.append(widgets.HBox([box, widgets.VBox([
                 widgets.HTML(f"<b>{kind}</b>"), self.pickers[kind], self.uploads[kind]])],
                 layout=widgets.Layout(width="50%", align_items="center")))
 
@@ -232,13 +239,16 @@ class StyleStudio:
                                           layout=widgets.Layout(width="90px"))
         self.save_button.on_click(self._on_save)
 
-        self.preview = widgets.Image(format="png", layout=widgets.Layout(width=f"{PREVIEW_PX}px"))
-        self.loss_plot = widgets.Image(format="png", layout=widgets.Layout(width=f"{PREVIEW_PX}px"))
+        self.preview = widgets.Image(format="png", layout=widgets.Layout(width=f"{PREVIEW_PX}px",
+                                                                          margin="0 8px 0 0"))
+        self.loss_plot = widgets.Image(format="png", layout=widgets.Layout(width=f"{PLOT_PX}px"))
         self.progress = widgets.IntProgress(value=0, min=0, max=o["steps"], bar_style="info",
-                                            layout=widgets.Layout(width=f"{2 * PREVIEW_PX}px"))
+                                            layout=widgets.Layout(width="98%"))
         self.stats = widgets.HTML("<span style='color:#666'>step 0 · 0.0 s · – it/s</span>")
         self.status = widgets.HTML()
-        self.strip = widgets.HBox([], layout=widgets.Layout(overflow="auto", width="100%"))
+        self.strip = widgets.HBox([widgets.HTML("<span style='color:#888'>Each finished run lands here "
+                                                "with its settings, to compare.</span>")],
+                                  layout=widgets.Layout(overflow="auto", width="100%"))
 
         settings_tab = widgets.VBox([c["steps"], c["size"], c["init"], c["optimizer"],
                                      c["content_layers"], c["preserve_color"]])
@@ -252,21 +262,25 @@ class StyleStudio:
             self.ratio, c["tv_weight"], tabs,
             widgets.HBox([self.run_button, self.stop_button, self.warm_start],
                          layout=widgets.Layout(align_items="center", margin="8px 0 0 0")),
-        ], layout=widgets.Layout(width="440px", margin="0 16px 0 0"))
+        ], layout=widgets.Layout(width="410px", margin="0 20px 0 0"))
         right = widgets.VBox([
-            widgets.HBox([self.preview, self.loss_plot], layout=widgets.Layout(align_items="flex-start")),
+            widgets.HBox([self.preview, self.loss_plot],
+                         layout=widgets.Layout(align_items="flex-start")),
             self.progress, self.stats, self.status,
             widgets.HBox([self.save_name, self.save_button]),
-        ])
+            _heading("History (newest first)"), self.strip,
+        ], layout=widgets.Layout(width=f"{PREVIEW_PX + PLOT_PX + 12}px"))
         self.widget = widgets.VBox([
             widgets.HTML("<h3 style='margin:4px 0'>Style studio</h3><span style='color:#555'>"
                          "Pick two pictures, set the weights, press <b>Run</b>. Changes made while a run "
                          "is going apply to the <b>next</b> run.</span>"),
             widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap")),
-            _heading("History (newest first)"), self.strip,
         ])
         for name, w in [*c.items(), *((f"layer {n}", s) for n, s in self.layer_sliders.items())]:
             w.observe(lambda ch, n=name: self._on_change(n), names="value")
+            w.add_class(f"nst-{name.replace(' ', '-')}")  # CSS hooks for the browser test
+        for name in ("widget", "preview", "loss_plot", "progress", "stats", "status", "strip"):
+            getattr(self, name).add_class(f"nst-{name}")
         self._update_ratio()
         self._say("Ready: press <b>Run</b>.")
 
@@ -321,6 +335,10 @@ class StyleStudio:
                 if float(v) not in [o[1] for o in w.options]:
                     w.options = sorted([*w.options, (_fmt(float(v)), float(v))], key=lambda o: o[1])
                 w.value = float(v)
+            elif name in ("content_weight", "style_weight") and v > 0:
+                w = self.controls[name]  # widen the slider rather than clamp a value set in code
+                w.min, w.max = min(w.min, _decade(v)), max(w.max, _decade(v) + 1)
+                w.value = v
             elif name in self.controls:
                 self.controls[name].value = v
             else:
@@ -336,7 +354,7 @@ class StyleStudio:
         """Ask the running optimisation to stop; it keeps the best image so far."""
         if self.running:
             self._stop.set()
-            self._say("Stopping…")
+            self._say("Stopping after the current step…", "#b36b00")
 
     def wait(self, timeout: float | None = None) -> Result | None:
         """Block until the current run ends; return its Result (re-raises the run's error).
@@ -428,22 +446,17 @@ class StyleStudio:
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.progress.max, self.progress.value, self.progress.bar_style = kwargs["steps"], 0, "info"
         self._say(f"Running{note}… changes made now <b>apply to the next run</b>.")
-        self._thread = threading.Thread(target=self._work, args=(content, style, kwargs),
+        self._thread = threading.Thread(target=self._work, args=(content, style, kwargs, note),
                                         name="StyleStudio", daemon=True)
         self._thread.start()
 
     # ------------------------------------------------------------------ the worker thread
 
-    def _work(self, content, style, kwargs):
+    def _work(self, content, style, kwargs, note: str = ""):
         self._t_first = self._t_preview = self._t_plot = None
         steps = kwargs["steps"]
         try:
             res = stylize(content, style, callback=self._callback, cache=self._cache, progress=False, **kwargs)
-        except BaseException as e:  # shown in the status line; wait() re-raises it
-            self.error = e
-            self.progress.bar_style = "danger"
-            self._say(f"The run failed: {type(e).__name__}: {e}", "#c00")
-        else:
             self.result = res
             self._show_image(res.image)
             self._draw_plot()
@@ -451,17 +464,22 @@ class StyleStudio:
             self._update_stats(done, steps, res.seconds)
             if res.stopped_reason == "finished":
                 self.progress.value, self.progress.bar_style = steps, "success"
-                msg = f"Finished {steps} steps in {res.seconds:.1f} s."
+                msg, colour = f"Finished {steps} steps in {res.seconds:.1f} s{note}.", "#2a7d2a"
             else:
                 self.progress.bar_style = "warning"
-                msg = (f"Stopped ({res.stopped_reason}) after {done} of {steps} steps; "
-                       f"showing the best image (step {res.best_step}).")
+                why = _STOPS.get(res.stopped_reason, res.stopped_reason)
+                msg, colour = (f"Stopped after {done} of {steps} steps ({why}){note}; "
+                               f"showing the best image (step {res.best_step})."), "#b36b00"
             if self._changed:
                 msg += f" You changed {', '.join(self._changed)} during the run: press Run to use it."
-            self._say(msg, "#2a7d2a" if res.stopped_reason == "finished" else "#b36b00")
             self._add_history(res, kwargs)
+        except BaseException as e:  # shown in the status line; wait() re-raises it
+            self.error = e
+            self.progress.bar_style = "danger"
+            msg, colour = f"The run failed: {type(e).__name__}: {e}", "#c00"
         finally:
             self.run_button.disabled, self.stop_button.disabled = False, True
+            self._say(msg, colour)  # last, so "Finished" / "Stopped" means ready for the next run
 
     def _callback(self, step: int, image: torch.Tensor, losses: dict) -> bool:
         now = time.perf_counter()
@@ -501,10 +519,10 @@ class StyleStudio:
         from matplotlib.figure import Figure
 
         with self._plot_lock:
-            fig = Figure(figsize=(4.0, 2.9), dpi=80)
+            fig = Figure(figsize=(PLOT_PX / 80, 2.9), dpi=80)
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
-            colours = {"total": "#222", "content": "#1f77b4", "style": "#d62728", "tv": "#2ca02c"}
+            colours = {"total": "#bbb", "content": "#1f77b4", "style": "#d62728", "tv": "#2ca02c"}
             old = [(h["step"] - self._previous_losses[0]["step"], h["total"])
                    for h in self._previous_losses if h["total"] > 0]
             if old:
@@ -512,15 +530,19 @@ class StyleStudio:
             for k, colour in colours.items():
                 pts = [(i, h[k]) for i, h in enumerate(self._losses) if h[k] > 0]
                 if pts:
-                    ax.plot(*zip(*pts), color=colour, lw=1.5, label=k)
-            ax.set_yscale("log")
-            ax.set_xlabel("step")
+                    ax.plot(*zip(*pts), color=colour, lw=4 if k == "total" else 1.5, label=k)
+            ax.set_xlabel("step", fontsize=9)
             ax.set_title("weighted losses (log scale)", fontsize=10)
-            ax.grid(True, which="major", alpha=0.3)
             if ax.lines:
-                ax.legend(fontsize=7, loc="upper right")
+                ax.set_xlim(0, max(self.progress.max - 1, len(old) - 1, len(self._losses) - 1, 1))
+                ax.set_yscale("log")
+                ax.grid(True, which="major", alpha=0.3)
+                ax.legend(fontsize=7, loc="best", framealpha=0.8)
             else:
-                ax.text(0.5, 0.5, "press Run", ha="center", va="center", transform=ax.transAxes, color="#888")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.text(0.5, 0.5, "losses appear here\nwhen you press Run", ha="center", va="center",
+                        transform=ax.transAxes, color="#888")
             ax.tick_params(labelsize=8)
             fig.tight_layout()
             buf = io.BytesIO()
@@ -559,19 +581,19 @@ class StyleStudio:
                                           + "<br>".join(lines) + "</div>"), reuse],
                             layout=widgets.Layout(width="190px", min_width="190px", margin="0 8px 0 0",
                                                   border="1px solid #ddd", padding="4px"))
-        self.strip.children = (card, *self.strip.children[:HISTORY_MAX - 1])
+        self.strip.children = (card, *self.strip.children[:HISTORY_MAX - 1][:len(self.history) - 1])
 
     # ------------------------------------------------------------------ pictures
 
     def _add_source(self, kind: str, src, label: str | None = None):
         """Put ``src`` in the ``kind`` picker and select it: embedded names by name, others loaded once."""
         picker = self.pickers[kind]
-        if label is None and isinstance(src, str) and src in artworks.names():
-            label = src  # embedded: loaded from its file on each run, named in the history
-        elif label is None:
-            label = Path(src).name if isinstance(src, (str, os.PathLike)) else f"your {kind} image"
-        if not (isinstance(src, str) and src == label):
-            src = load_image(src, device="cpu")  # raises ImageError naming what is wrong
+        if isinstance(src, str) and src in artworks.names():
+            label = label or src  # embedded: read from its file on each run, named in the history
+        else:
+            if label is None:
+                label = Path(src).name if isinstance(src, (str, os.PathLike)) else f"your {kind} image"
+            src = load_image(src, device="cpu")  # once; raises ImageError naming what is wrong
             if max(src.shape[-2:]) > MAX_UPLOAD_SIDE:
                 src = load_image(src, size=MAX_UPLOAD_SIDE, device="cpu")
         self._sources[kind][label] = src
@@ -588,8 +610,8 @@ class StyleStudio:
 
     def _update_ratio(self):
         a, b = self.controls["content_weight"].value, self.controls["style_weight"].value
-        self.ratio.value = (f"<span style='color:#555;margin-left:118px'>α/β = {a / b:.2g} "
-                            "(the paper uses 1e-3 … 1e-4 at 512 px; more β → more texture)</span>")
+        self.ratio.value = (f"<div style='color:#555;margin-left:124px;font-size:12px'>α/β = {a / b:.2g}"
+                            " (the paper: 1e-3 … 1e-4)</div>")
 
     def _say(self, html: str, colour: str = "#333"):
         self.status.value = f"<span style='color:{colour}'>{html}</span>"
@@ -600,6 +622,4 @@ def _heading(text: str):
 
 
 def _decade(v: float) -> float:
-    import math
-
     return math.floor(math.log10(v)) if v > 0 else 0

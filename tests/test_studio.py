@@ -3,6 +3,8 @@
 The same file runs again under ipywidgets 7.7.1 (Colab's version) in a subprocess
 (:func:`test_same_tests_pass_on_ipywidgets_7`). Runs use 64 px images and a few steps.
 """
+import contextlib
+import datetime
 import inspect
 import io
 import os
@@ -51,6 +53,13 @@ def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
+def previews(studio, img) -> bool:
+    """Whether the preview shows ``img``, enlarged by whole pixels (64 px -> 4x)."""
+    shown = pixels(studio.preview.value)
+    k = shown.shape[1] // img.shape[-1]
+    return k >= 2 and np.array_equal(shown[::k, ::k], pixels(S._png(img)))
+
+
 def test_defaults_and_choices_come_from_stylize(monkeypatch):
     monkeypatch.delenv("NST_QUICK", raising=False)
     st = nst.StyleStudio("chelsea", "mondrian", device="cpu")
@@ -84,6 +93,8 @@ def test_defaults_and_choices_come_from_stylize(monkeypatch):
     assert s["content_layers"] == ("relu3_1",) and s["preserve_color"] == "luminance"
     assert s["style_layer_weights"] == {"relu1_1": 1.0, **{n: 0.0 for n in STYLE_LAYERS[1:]}}
 
+    with contextlib.redirect_stdout(io.StringIO()):
+        st.display()  # outside a notebook IPython's display prints the widget's repr
     with pytest.raises(TypeError, match="colour_weight.*content_weight"):
         make(colour_weight=1)
     with pytest.raises(TypeError, match="callback"):
@@ -111,10 +122,7 @@ def test_run_updates_preview_progress_plot_and_history():
     assert "4/4" in st.stats.value and "it/s" in st.stats.value
     assert "Finished 4 steps" in st.status.value
     assert not st.run_button.disabled and st.stop_button.disabled and not st.running
-    # the preview is the returned (best) image, enlarged by whole pixels
-    shown = pixels(st.preview.value)
-    k = shown.shape[1] // res.image.shape[-1]
-    assert k >= 2 and np.array_equal(shown[::k, ::k], pixels(S._png(res.image)))
+    assert previews(st, res.image)
     h = st.history[0]
     assert len(st.history) == 1 and h["settings"]["style_weight"] == 1e4 and h["steps_run"] == 4
     assert all(k in e for e in res.history for k in ("content", "style", "tv", "total", "seconds"))
@@ -148,8 +156,8 @@ def test_stop_mid_run_keeps_the_best_image_and_changes_wait_for_the_next_run():
     assert res.image.shape == nst.load_image("chelsea", size=64, device="cpu").shape
     assert torch.isfinite(res.image).all()
     assert 0 <= res.image.min() and res.image.max() <= 1
-    assert np.array_equal(pixels(st.preview.value)[::5, ::5], pixels(S._png(res.image)))
-    assert st.progress.bar_style == "warning" and "Stopped" in st.status.value
+    assert previews(st, res.image)
+    assert st.progress.bar_style == "warning" and "(Stop pressed)" in st.status.value
     assert "style_weight" in st.status.value  # reminds that the change is still to be used
     assert st.history[0]["stopped_reason"] == "callback"
     assert st.history[0]["settings"]["style_weight"] == SIG["style_weight"]  # the run kept its settings
@@ -230,7 +238,9 @@ def _png_bytes(size=(80, 60), colour=(200, 40, 40)) -> bytes:
 def test_upload_adds_a_picture_in_either_ipywidgets_format():
     data = _png_bytes()
     v7 = {"red.png": {"metadata": {"name": "red.png", "type": "image/png"}, "content": data}}
-    v8 = ({"name": "red.png", "type": "image/png", "size": len(data), "content": memoryview(data)},)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    v8 = ({"name": "red.png", "type": "image/png", "size": len(data), "content": memoryview(data),
+           "last_modified": now},)
     assert S.uploaded_files(v7) == S.uploaded_files(v8) == [("red.png", data)]
 
     st = make(steps=2)
@@ -242,7 +252,7 @@ def test_upload_adds_a_picture_in_either_ipywidgets_format():
     assert isinstance(src, torch.Tensor) and src.shape == (1, 3, 60, 80)
     assert "Uploaded red.png" in st.status.value
     broken = {"bad.png": {"metadata": {}, "content": b"not a png"}} if isinstance(value, dict) else \
-        ({"name": "bad.png", "content": memoryview(b"not a png")},)
+        ({**v8[0], "name": "bad.png", "content": memoryview(b"not a png")},)
     st.uploads["content"].set_trait("value", broken)
     assert "bad.png" in st.status.value and st.pickers["content"].value == "chelsea"
     res = run(st)

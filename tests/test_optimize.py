@@ -28,22 +28,6 @@ def run(content, style, **kw):
     return nst.stylize(content, style, **kw)
 
 
-@pytest.fixture
-def vgg_calls(monkeypatch):
-    """Count VGG forward passes and record the layers each ran to and its input size."""
-    calls = []
-    vgg = nst.load_vgg19(device="cpu")
-    forward = type(vgg).forward
-
-    def counting(self, img, layers=("relu5_1",)):
-        out = forward(self, img, layers)
-        calls.append({"layers": tuple(out), "shape": tuple(img.shape[-2:]), "grad": img.requires_grad})
-        return out
-
-    monkeypatch.setattr(type(vgg), "forward", counting)
-    return calls
-
-
 def test_targets_once_truncated_and_frozen(content, style, vgg_calls):
     r = run(content, style, steps=6, style_layers=("relu1_1", "relu2_1"), content_layers=("relu3_1",))
     targets = [c for c in vgg_calls if not c["grad"]]

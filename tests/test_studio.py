@@ -7,11 +7,9 @@ import contextlib
 import datetime
 import inspect
 import io
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import ipywidgets
 import numpy as np
@@ -165,21 +163,6 @@ def test_stop_mid_run_keeps_the_best_image_and_changes_wait_for_the_next_run():
     assert not st.run_button.disabled and st.stop_button.disabled
 
 
-@pytest.fixture
-def vgg_calls(monkeypatch):
-    """Count VGG forward passes, marking those without grad (target computations)."""
-    calls = []
-    vgg = nst.load_vgg19(device="cpu")
-    forward = type(vgg).forward
-
-    def counting(self, img, layers=("relu5_1",)):
-        calls.append({"layers": tuple(layers), "grad": img.requires_grad})
-        return forward(self, img, layers)
-
-    monkeypatch.setattr(type(vgg), "forward", counting)
-    return calls
-
-
 def test_targets_are_cached_when_only_weights_change(vgg_calls):
     def targets():
         n = sum(not c["grad"] for c in vgg_calls)
@@ -275,20 +258,9 @@ def test_a_failing_run_is_reported_and_reraised(monkeypatch):
 
 
 @pytest.mark.skipif(ipywidgets.__version__.startswith("7"), reason="this is the 7.7.1 run itself")
-def test_same_tests_pass_on_ipywidgets_7(tmp_path_factory, request):
+def test_same_tests_pass_on_ipywidgets_7(ipywidgets7_folder, tmp_path_factory):
     """Colab's ipywidgets 7.7.1: this file again, in a subprocess with 7.7.1 first on sys.path."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    try:
-        import ipywidgets7
-    finally:
-        sys.path.pop(0)
-    cache = request.config.cache.mkdir("nst") if request.config.cache else tmp_path_factory.mktemp("c")
-    try:
-        folder = ipywidgets7.target(cache)
-    except RuntimeError as e:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"cannot install ipywidgets 7.7.1 (offline?): {e}")
+    ipywidgets7, folder = ipywidgets7_folder
     env = ipywidgets7.env(folder)
     out = subprocess.run([sys.executable, "-c", "import ipywidgets; print(ipywidgets.__version__)"],
                          env=env, capture_output=True, text=True, timeout=120)

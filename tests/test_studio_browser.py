@@ -63,18 +63,7 @@ def lab(request, tmp_path, tmp_path_factory):
     env["OMP_NUM_THREADS"] = "1"  # the kernel's torch: see test_studio.one_thread
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).parents[1]), env.get("PYTHONPATH")) if p)
     if request.param != "8":
-        sys.path.insert(0, str(Path(__file__).parent))
-        try:
-            import ipywidgets7
-        finally:
-            sys.path.pop(0)
-        cache = request.config.cache.mkdir("nst") if request.config.cache else tmp_path_factory.mktemp("c")
-        try:
-            folder = ipywidgets7.target(cache)
-        except RuntimeError as e:
-            if os.environ.get("CI"):
-                raise
-            pytest.skip(f"cannot install ipywidgets 7.7.1 (offline?): {e}")
+        ipywidgets7, folder = request.getfixturevalue("ipywidgets7_folder")
         env = ipywidgets7.env(folder, env)
         env["JUPYTER_PATH"] = str(folder / "share" / "jupyter")  # its front end wins over 3.x's
     settings = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "apputils-extension"

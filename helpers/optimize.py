@@ -21,7 +21,7 @@ from . import color
 from .device import pick_device, resolve_precision, seed_everything
 from .images import ImageError, check_image, load_image
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
-from .vgg import LAYER_NAMES, MIN_SIDE, POOLING, WEIGHTS, deepest, load_vgg19
+from .vgg import LAYER_NAMES, MIN_SIDE, POOLING, WEIGHTS, load_vgg19
 
 INITS = ("content", "noise", "style", "blurred")
 OPTIMIZERS = ("lbfgs", "adam")

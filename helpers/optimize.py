@@ -342,13 +342,10 @@ def _run_stage(problem: _Problem, x: torch.Tensor, steps: int, optimizer: str, l
         opt.zero_grad(set_to_none=True)
         t = problem.losses(x)
         if not scale:
-            # L-BFGS sees the objective rescaled to start at 1 per pixel value. On the raw
-            # Caffe-scale loss (~1e13) float32 L-BFGS with step length 1 diverges from a content
-            # init; scaled to ~1 in total, its curvature pairs fail torch's y.s > 1e-10 test and it
-            # stalls (relu1_1 textures). Per pixel it converges in both (benchmarks/engine.py).
-            # Adam is scale-invariant: it gets the raw loss.
-            first = max(float(t["total"].detach()), 1e-30)
-            scale.append(x.numel() / first if optimizer == "lbfgs" else 1.0)
+            # L-BFGS sees the objective divided by its first value. On the raw Caffe-scale loss
+            # (~1e13) float32 L-BFGS with step length 1 diverges from a content init; scaled to
+            # ~1 it converges (benchmarks/engine.py). Adam is scale-invariant: it gets the raw loss.
+            scale.append(1.0 / max(float(t["total"].detach()), 1e-30) if optimizer == "lbfgs" else 1.0)
         (t["total"] * scale[0]).backward()
         terms.update(t)
         return t["total"].detach() * scale[0]

@@ -227,13 +227,6 @@ def test_target_cache_reused_when_only_weights_change(content, style, vgg_calls)
     assert sum(not c["grad"] for c in vgg_calls) == 0 and len(vgg_calls) == 2 + 1
 
 
-def test_lbfgs_does_not_stall_on_a_single_shallow_layer(content):
-    # a relu1_1-only texture has a tiny curvature y.s on a badly scaled objective: L-BFGS must
-    # still keep its history and converge, not crawl like gradient descent
-    tex = nst.synthesize_texture("swirls", layers=("relu1_1",), size=S, steps=30, progress=False, device="cpu")
-    assert tex.loss < tex.history[0]["total"] / 100, tex.loss / tex.history[0]["total"]
-
-
 def test_reconstruct_and_synthesize(content, style):
     rec = nst.reconstruct_content(content, layer="relu2_2", steps=20, progress=False, device="cpu")
     assert rec.history[0]["style"] == 0 and rec.loss < rec.history[0]["total"] / 20

@@ -111,7 +111,7 @@ def lbfgs_variants(size, device, steps):
             opt.zero_grad()
             loss = P.losses(x)["total"]
             if not scale:
-                scale.append(x.numel() / float(loss.detach()))  # as the engine does
+                scale.append(1 / float(loss.detach()))  # as the engine does
             (loss * scale[0]).backward()
             evals[0] += 1
             return loss.detach() * scale[0]

@@ -13,7 +13,7 @@ MAX_BYTES = 3_000_000
 
 def test_the_series_is_there():
     assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(len(NOTEBOOKS))]
-    assert len(NOTEBOOKS) >= 3
+    assert len(NOTEBOOKS) >= 5
 
 
 @pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.name)

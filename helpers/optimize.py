@@ -239,20 +239,19 @@ def stylize(content, style, *, content_weight: float = 1.0, style_weight: float 
     if style_blend is not None and masks is None:
         blend = [b / sum(style_blend) for b in style_blend]
 
+    layers = tuple(dict.fromkeys((*(content_layers if content_weight else ()),
+                                  *(style_layers if style_weight else ()))))
+    if not layers:
+        raise ValueError("content_weight and style_weight are both 0: nothing to optimise")
+    base = (weights, pooling, str(device))
     result = Result(image=torch.empty(0))
     t0 = time.perf_counter()
     x, retried, stage = None, False, 0
     while stage < len(sizes):
-        # --- this stage's images
-        if content_full is not None:
-            content_s = _resize(content_full, sizes[stage])
-            H, W = content_s.shape[-2:]
-            long_side = max(H, W)
-        else:
-            content_s = None
-            ref = _resize(styles_full[0], sizes[stage])
-            H, W = ref.shape[-2:]
-            long_side = max(H, W)
+        # --- this stage's images; the output takes the content's shape (the style's without one)
+        content_s = None if content_full is None else _resize(content_full, sizes[stage])
+        H, W = (content_s if content_s is not None else _resize(styles_full[0], sizes[stage])).shape[-2:]
+        long_side = max(H, W)
         style_side = max(MIN_SIDE, round(long_side * style_scale))
         styles_s = [_resize(s, style_side) for s in styles_full]
         if preserve_color == "histogram" and content_s is not None:
@@ -263,11 +262,6 @@ def stylize(content, style, *, content_weight: float = 1.0, style_weight: float 
                         for s in styles_s]
             content_s = ref_y if content_s is not None else None
         # --- targets (computed once per stage; reused across runs through the caller's cache)
-        layers = tuple(dict.fromkeys((*(content_layers if content_weight else ()),
-                                      *(style_layers if style_weight else ()))))
-        if not layers:
-            raise ValueError("content_weight and style_weight are both 0: nothing to optimise")
-        base = (weights, pooling, str(device))
         content_targets = {}
         if content_weight:
             content_targets = _cached(cache, ("content", _fingerprint(content_s), tuple(content_layers), *base),
@@ -309,12 +303,17 @@ def stylize(content, style, *, content_weight: float = 1.0, style_weight: float 
             result.stopped_reason = reason
             break
         stage += 1
-    img = result.image
-    if preserve_color == "luminance" and content_full is not None and img.numel():
-        img = color.combine_luminance(img, _resize(content_full, max(img.shape[-2:])).cpu())
-        result.snapshots = [(s, color.combine_luminance(im, _resize(content_full, max(im.shape[-2:])).cpu()))
-                            for s, im in result.snapshots]
-    result.image = img
+    if preserve_color == "luminance" and content_full is not None and result.image.numel():
+        chroma = {}  # the content's colours at each stage's size, resized once per size
+
+        def recolour(im):
+            key = max(im.shape[-2:])
+            if key not in chroma:
+                chroma[key] = _resize(content_full, key).cpu()
+            return color.combine_luminance(im, chroma[key])
+
+        result.image = recolour(result.image)
+        result.snapshots = [(s, recolour(im)) for s, im in result.snapshots]
     result.seconds = time.perf_counter() - t0
     return result
 

@@ -64,7 +64,11 @@ class VGG19(nn.Module):
                 # in-place ReLU would overwrite conv outputs that callers ask for (conv4_2 ...)
                 self.add_module(f"relu{b}_{i}", nn.ReLU())
                 c_in = c
-            pool = nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2)
+            # ceil_mode: an odd side keeps its last row/column (127 -> 64, not 63). With floor
+            # pooling the deepest layers never see the bottom rows of a 127-px-high image, so
+            # those rows get no style gradient from relu4_x/relu5_x and stay photo-coloured.
+            pool = (nn.MaxPool2d(2, 2, ceil_mode=True) if pooling == "max"
+                    else nn.AvgPool2d(2, 2, ceil_mode=True))
             self.add_module(f"pool{b}", pool)
         if weights == "caffe":
             scale, mean = 255.0, torch.tensor(CAFFE_MEAN_BGR)[[2, 1, 0]]  # mean in RGB order
@@ -101,11 +105,6 @@ class VGG19(nn.Module):
             if name in wanted:
                 out[name] = x
         return out
-
-
-def deepest(layers: Iterable[str]) -> str:
-    """The layer of ``layers`` that comes last in the forward pass."""
-    return max(layers, key=LAYER_NAMES.index)
 
 
 def caffe_state_dict() -> dict[str, torch.Tensor]:

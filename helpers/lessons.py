@@ -1,4 +1,4 @@
-"""Small things the lessons share: quick mode, image quality numbers, self-checking exercises."""
+"""Small things the lessons share: the lesson mode, image quality numbers, self-checking exercises."""
 from __future__ import annotations
 
 import math
@@ -6,28 +6,82 @@ import os
 
 import torch
 
+#: The three lesson settings, smallest first. quick: tiny images and few steps, for the tests
+#: (seconds per lesson); demo: for a live class, every cell within about a minute on a laptop CPU
+#: (and far less on a GPU); full: the sizes a learner reads the lessons at (bigger on a GPU).
+MODES = ("quick", "demo", "full")
+_TRUE = ("1", "true", "yes")
+
+
+def mode() -> str:
+    """The lesson setting, from the environment: ``NST_MODE=quick|demo|full`` (default full).
+
+    ``NST_QUICK=1`` (what the test command sets) means quick whatever ``NST_MODE`` says.
+    """
+    if os.environ.get("NST_QUICK", "").strip().lower() in _TRUE:
+        return "quick"
+    raw = os.environ.get("NST_MODE", "").strip().lower()
+    if raw == "":
+        return "full"
+    if raw not in MODES:
+        raise ValueError(f"NST_MODE={raw!r} is not one of {MODES}; set it to one of them, or unset it")
+    return raw
+
 
 def quick() -> bool:
-    """True when env ``NST_QUICK`` is set to 1/true/yes: tests and CI run every lesson small."""
-    return os.environ.get("NST_QUICK", "").strip().lower() in ("1", "true", "yes")
+    """True in quick mode (``NST_QUICK=1`` or ``NST_MODE=quick``): tests and CI run every lesson small."""
+    return mode() == "quick"
+
+
+def size_scale() -> float:
+    """Env ``NST_SIZE_SCALE`` (default 1): multiplies every lesson size, in every mode.
+
+    The tests use it to run each lesson at a second size (asserts must not depend on size); a
+    teacher can use it for bigger or smaller pictures without editing a notebook.
+    """
+    raw = os.environ.get("NST_SIZE_SCALE", "").strip()
+    if raw == "":
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0.25 <= value <= 8):
+        raise ValueError(f"NST_SIZE_SCALE={raw!r} must be a number from 0.25 to 8 (1 keeps the sizes)")
+    return value
 
 
 def lesson_settings(size: int = 512, steps: int = 300, *, quick_size: int = 64,
-                    quick_steps: int = 10, gpu_scale: float = 1.0, device=None) -> dict:
-    """Sizes and step counts for a lesson cell, the one place quick mode is decided.
+                    quick_steps: int = 10, demo_size: int | None = None, demo_steps: int | None = None,
+                    gpu_scale: float = 1.0, device=None) -> dict:
+    """Sizes and step counts for a lesson cell: the one place the lesson mode is decided.
 
-    Full mode returns ``size`` and ``steps`` (times ``gpu_scale`` on the size when a GPU is
-    present, for cells that can afford bigger images there); quick mode (``NST_QUICK=1``) returns
-    ``quick_size`` and ``quick_steps`` so each lesson runs in seconds under nbval on two CPU cores.
-    Notebooks never branch on quick mode themselves: they call this.
+    full (the default): ``size`` and ``steps``, the size times ``gpu_scale`` when a GPU is present
+    (for cells that can afford bigger images there). demo (``NST_MODE=demo``): ``demo_size``
+    (default ``size``) and ``demo_steps`` (default half of ``steps``) on every device, so each cell
+    takes about a minute at most on a laptop CPU and seconds on a GPU. quick (``NST_QUICK=1`` or
+    ``NST_MODE=quick``): ``quick_size`` and ``quick_steps``, seconds per lesson under the tests.
+    ``NST_SIZE_SCALE`` multiplies the size in every mode. Notebooks never branch on the mode
+    themselves: they call this. -> {"size", "steps", "quick", "mode"}.
     """
     from .device import pick_device
+    from .vgg import MIN_SIDE
 
-    if quick():
-        return {"size": quick_size, "steps": quick_steps, "quick": True}
-    dev = pick_device(device)
-    scale = gpu_scale if dev.type == "cuda" else 1.0
-    return {"size": int(round(size * scale / 8)) * 8, "steps": steps, "quick": False}
+    m = mode()
+    if m == "quick":
+        side, n = quick_size, quick_steps
+    elif m == "demo":
+        side = size if demo_size is None else demo_size
+        n = max(quick_steps, steps // 2) if demo_steps is None else demo_steps
+    else:
+        dev = pick_device(device)
+        side, n = size * (gpu_scale if dev.type == "cuda" else 1.0), steps
+    k = size_scale()
+    if m != "full" and k == 1.0:
+        side = int(side)  # quick and demo sizes are used exactly as given
+    else:
+        side = max(MIN_SIDE, int(round(side * k / 8)) * 8)
+    return {"size": side, "steps": int(n), "quick": m == "quick", "mode": m}
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -62,8 +116,45 @@ def check(name: str, answer, expected, *, rtol: float = 1e-4, hint: str = "") ->
     return f"{name}: correct"
 
 
+def check_closure(name: str, closure, x: torch.Tensor, loss_fn, *, rtol: float = 1e-4,
+                  hint: str = "") -> str:
+    """Check an optimiser closure for the image ``x`` against ``loss_fn(x)`` (lesson 01).
+
+    A closure for ``torch.optim.LBFGS`` must clear the old gradient, compute the loss, back-propagate
+    it and return it. This calls ``closure`` twice and compares the returned loss with ``loss_fn(x)``
+    and ``x.grad`` with the gradient autograd computes independently: a closure that forgets to
+    zero the gradient doubles it on the second call. A closure that still returns None (its body
+    is ``...``) gets a nudge, as ``check`` does.
+    """
+    if not callable(closure):
+        raise AssertionError(f"{name}: {closure!r} is not a function; define it with def closure(): ...")
+    if not x.requires_grad:
+        raise ValueError(f"{name}: x must require gradients (x.requires_grad_(True)) for a closure to fill x.grad")
+    with torch.enable_grad():
+        want = loss_fn(x)
+        (want_grad,) = torch.autograd.grad(want, x)
+    x.grad = None
+    got = [closure() for _ in range(2)]
+    if any(g is None or g is Ellipsis for g in got):
+        x.grad = None
+        return f"{name}: not answered yet - the closure returns nothing; fill it in, or open the solution below"
+    if x.grad is None:
+        raise AssertionError(f"{name}: x.grad is still empty after the closure: call .backward() on the loss. {hint}".strip())
+    value = float(got[-1].detach() if isinstance(got[-1], torch.Tensor) else got[-1])
+    if not math.isclose(value, float(want), rel_tol=rtol):
+        raise AssertionError(f"{name}: the closure returned {value:.6g}, the loss at x is {float(want):.6g}. {hint}".strip())
+    scale = want_grad.norm().clamp_min(1e-30)
+    err = float((x.grad - want_grad).norm() / scale)
+    doubled = float((x.grad - 2 * want_grad).norm() / scale) < 1e-3
+    x.grad = None
+    if err > 1e-3:
+        why = " It is twice the true one: clear the old gradient first (opt.zero_grad())." if doubled else ""
+        raise AssertionError(f"{name}: x.grad is off by {err:.0%} of the true gradient.{why} {hint}".strip())
+    return f"{name}: correct"
+
+
 def setup(device=None) -> "torch.device":
-    """The first cell of every lesson: versions, the device found, quick-mode and GPU hints."""
+    """The first cell of every lesson: versions, the device found, the lesson setting and how to change it."""
     import platform
 
     import torchvision
@@ -77,8 +168,15 @@ def setup(device=None) -> "torch.device":
     if dev.type == "cpu":
         print("No GPU found: everything runs on the CPU, with lesson sizes chosen for that. "
               "On Colab: Runtime -> Change runtime type -> GPU.")
-    if quick():
-        print("Quick mode (NST_QUICK=1): tiny images and few steps, for tests - pictures will look rough.")
+    m, k = mode(), size_scale()
+    about = {"quick": "Quick mode (NST_QUICK=1 or NST_MODE=quick): tiny images and few steps, for tests - "
+                      "pictures will look rough.",
+             "demo": "Demo setting (NST_MODE=demo): every cell within about a minute on a laptop CPU, "
+                     "seconds on a GPU - for a live class.",
+             "full": "Full setting: the lessons' own sizes, bigger on a GPU."}[m]
+    print(about + (f" Sizes x{k:g} (NST_SIZE_SCALE)." if k != 1 else ""))
+    print("Change it with %env NST_MODE=quick|demo|full in a cell (or in the shell before starting "
+          "Jupyter), then run the notebook again from the top.")
     return dev
 
 

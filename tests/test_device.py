@@ -3,7 +3,6 @@ import torch
 
 import helpers as nst
 from helpers.device import DeviceError, default_precision, resolve_precision
-from helpers.lessons import check, lesson_settings, psnr
 
 
 def test_pick_device_auto_is_cpu_here(monkeypatch):
@@ -51,28 +50,3 @@ def test_precision_policy():
         resolve_precision("int8", cpu)
     with pytest.raises(DeviceError, match="fp16' needs a CUDA GPU"):
         resolve_precision("fp16", cpu)
-
-
-def test_lesson_settings_quick_and_full(monkeypatch):
-    monkeypatch.setenv("NST_QUICK", "1")
-    assert lesson_settings(512, 300, quick_size=64, quick_steps=5) == {"size": 64, "steps": 5, "quick": True}
-    monkeypatch.setenv("NST_QUICK", "0")
-    assert lesson_settings(512, 300, device="cpu") == {"size": 512, "steps": 300, "quick": False}
-
-
-def test_psnr_and_check():
-    a = torch.zeros(1, 3, 4, 4)
-    assert psnr(a, a + 0.1) == pytest.approx(20.0)
-    assert check("x", 0.5, 0.5) == "x: correct"
-    assert "not answered yet" in check("x", ..., 1.0)
-    with pytest.raises(AssertionError, match="not right"):
-        check("x", [1, 2], [1, 3])
-
-
-def test_setup_reports(capsys, monkeypatch):
-    monkeypatch.setenv("NST_QUICK", "1")
-    from helpers.lessons import setup
-
-    assert setup("cpu") == torch.device("cpu")
-    out = capsys.readouterr().out
-    assert "torch " in out and "device: cpu" in out and "Quick mode" in out

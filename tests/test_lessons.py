@@ -63,8 +63,124 @@ def test_check_answers():
 def test_psnr_and_lesson_settings(monkeypatch):
     a = torch.zeros(1, 3, 4, 4)
     assert nst.psnr(a, a) == math.inf and nst.psnr(a, a + 0.1) == pytest.approx(20.0)
+    monkeypatch.delenv("NST_MODE", raising=False)
+    monkeypatch.delenv("NST_SIZE_SCALE", raising=False)
     monkeypatch.setenv("NST_QUICK", "1")
     assert nst.lesson_settings(size=256, steps=100, quick_size=80, quick_steps=7) == \
-        {"size": 80, "steps": 7, "quick": True}
+        {"size": 80, "steps": 7, "quick": True, "mode": "quick"}
     monkeypatch.setenv("NST_QUICK", "0")
-    assert nst.lesson_settings(size=256, steps=100, device="cpu") == {"size": 256, "steps": 100, "quick": False}
+    assert nst.lesson_settings(size=256, steps=100, device="cpu") == \
+        {"size": 256, "steps": 100, "quick": False, "mode": "full"}
+
+
+def test_psnr_needs_one_shape():
+    with pytest.raises(ValueError, match="one shape"):
+        nst.psnr(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 5))
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in ("NST_QUICK", "NST_MODE", "NST_SIZE_SCALE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_one_switch_chooses_quick_demo_or_full(env):
+    kw = dict(size=256, steps=100, quick_size=64, quick_steps=10, device="cpu")
+    assert lessons.mode() == "full" and lesson_settings_of(**kw) == (256, 100, "full")
+    env.setenv("NST_MODE", "demo")
+    assert lesson_settings_of(**kw) == (256, 50, "demo")  # demo: the CPU size, half the steps
+    assert lesson_settings_of(**kw, demo_size=160, demo_steps=30) == (160, 30, "demo")
+    assert lesson_settings_of(**kw, gpu_scale=4) == (256, 50, "demo")  # demo never grows on a GPU
+    env.setenv("NST_MODE", "Quick ")
+    assert lesson_settings_of(**kw) == (64, 10, "quick") and lessons.quick()
+    env.setenv("NST_MODE", "full")
+    env.setenv("NST_QUICK", "yes")  # the tests' switch wins over NST_MODE
+    assert lessons.mode() == "quick" and lesson_settings_of(**kw) == (64, 10, "quick")
+
+
+def lesson_settings_of(**kw):
+    s = nst.lesson_settings(**kw)
+    assert s["quick"] == (s["mode"] == "quick")
+    return s["size"], s["steps"], s["mode"]
+
+
+def test_full_mode_grows_on_a_gpu_only(env, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    env.setenv("NST_DEVICE", "cuda")
+    assert nst.lesson_settings(size=192, steps=100, gpu_scale=2)["size"] == 384
+    assert nst.lesson_settings(size=192, steps=100, gpu_scale=8 / 3)["size"] == 512  # rounded to 8
+    assert nst.lesson_settings(size=192, steps=100, gpu_scale=2, device="cpu")["size"] == 192
+
+
+def test_size_scale_multiplies_every_mode_and_rounds_to_8(env):
+    env.setenv("NST_SIZE_SCALE", "1.5")
+    assert nst.lesson_settings(size=256, steps=100, device="cpu")["size"] == 384
+    env.setenv("NST_QUICK", "1")
+    assert nst.lesson_settings(size=256, steps=100, quick_size=64)["size"] == 96
+    env.setenv("NST_SIZE_SCALE", "0.25")
+    assert nst.lesson_settings(size=256, steps=100, quick_size=64)["size"] == 32  # never below VGG's 32 px
+
+
+@pytest.mark.parametrize("name, value, match", [("NST_MODE", "fast", "NST_MODE='fast' is not one of"),
+                                                ("NST_SIZE_SCALE", "big", "NST_SIZE_SCALE='big'"),
+                                                ("NST_SIZE_SCALE", "0", "from 0.25 to 8")])
+def test_bad_switches_are_clear_errors(env, name, value, match):
+    env.setenv(name, value)
+    with pytest.raises(ValueError, match=match):
+        nst.lesson_settings(size=256, steps=100, device="cpu")
+
+
+@pytest.mark.parametrize("m, says", [("quick", "Quick mode"), ("demo", "Demo setting"), ("full", "Full setting")])
+def test_setup_shows_the_setting_and_how_to_change_it(env, capsys, m, says):
+    env.setenv("NST_MODE", m)
+    assert lessons.setup("cpu") == torch.device("cpu")
+    out = capsys.readouterr().out
+    assert "torch " in out and "device: cpu" in out and says in out and "%env NST_MODE=" in out
+    assert ("Quick mode" in out) == (m == "quick")  # the committed full-mode outputs never say it
+
+
+def _closure_problem():
+    target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    x = torch.zeros(1, 3, 6, 6, requires_grad=True)
+    opt = torch.optim.LBFGS([x], max_iter=1)
+    return target, x, opt, lambda img: 0.5 * ((img - target) ** 2).sum()
+
+
+def test_check_closure_accepts_the_idiom_and_explains_the_classic_bugs():
+    target, x, opt, loss_fn = _closure_problem()
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(x)
+        loss.backward()
+        return loss
+
+    assert lessons.check_closure("closure", closure, x, loss_fn) == "closure: correct"
+    for _ in range(5):
+        opt.step(closure)  # the checked closure drives torch's L-BFGS
+    assert float(loss_fn(x)) < 1e-6
+
+    target, x, opt, loss_fn = _closure_problem()
+
+    def forgets_zero_grad():
+        loss = loss_fn(x)
+        loss.backward()
+        return loss
+
+    with pytest.raises(AssertionError, match="twice the true one"):
+        lessons.check_closure("closure", forgets_zero_grad, x, loss_fn)
+
+    def forgets_backward():
+        opt.zero_grad()
+        return loss_fn(x)
+
+    with pytest.raises(AssertionError, match="backward"):
+        lessons.check_closure("closure", forgets_backward, x, loss_fn)
+
+    def not_yet():
+        ...
+
+    assert "not answered" in lessons.check_closure("closure", not_yet, x, loss_fn)
+    with pytest.raises(AssertionError, match="not a function"):
+        lessons.check_closure("closure", 3.0, x, loss_fn)

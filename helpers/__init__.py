@@ -3,16 +3,19 @@
     import helpers as nst
     result = nst.stylize("chelsea", "mondrian", size=256)
 """
+from . import artworks, catalog
 from .color import match_color
-from .device import DeviceError, pick_device, seed_everything
-from .images import ImageError, load_image, save_image, show, show_grid
+from .device import pick_device, seed_everything
+from .errors import DeviceError, ImageError, OptionError
+from .images import load_image, save_image, show, show_grid
 from .lessons import lesson_settings, psnr
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .optimize import Result, reconstruct_content, stylize, synthesize_texture
 from .vgg import LAYER_NAMES, load_vgg19
 
 __all__ = [
-    "DeviceError", "ImageError", "LAYER_NAMES", "Result", "StyleStudio", "content_loss",
+    "DeviceError", "ImageError", "LAYER_NAMES", "OptionError", "Result", "StyleStudio",
+    "artworks", "catalog", "content_loss",
     "gram_matrix", "lesson_settings", "load_image", "load_vgg19", "match_color", "pick_device",
     "psnr", "reconstruct_content", "save_image", "seed_everything", "show", "show_grid",
     "style_loss", "stylize", "synthesize_texture", "tv_loss",

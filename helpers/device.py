@@ -7,15 +7,16 @@ import random
 import numpy as np
 import torch
 
+from .errors import DeviceError  # defined in errors (the leaf module); re-exported here
+
 #: Accepted ``precision`` values for the VGG forward/backward. Losses and Gram matrices are always
 #: computed in float32 (a Gram matrix sums H*W products and overflows float16 at relu1_1).
 PRECISIONS = ("fp32", "bf16", "fp16")
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _KINDS = ("cuda", "mps", "cpu")
 
-
-class DeviceError(ValueError):
-    """A device or precision was asked for that this machine cannot give."""
+__all__ = ["DeviceError", "PRECISIONS", "default_precision", "pick_device", "resolve_precision",
+           "seed_everything"]
 
 
 def _available(kind: str) -> bool:
@@ -69,7 +70,7 @@ def default_precision(device: torch.device) -> str:
     """The precision used when a caller passes ``precision=None``.
 
     float32 everywhere until a reduced precision is measured to win on a device kind at equal
-    quality (benchmarks/gpu.py reports the figures); the hook exists so that decision lives here.
+    quality (no benchmark here measures that yet); the hook exists so that decision lives here.
     """
     return "fp32"
 

@@ -4,16 +4,17 @@ Every image the engine sees is a float32 tensor of shape (1, 3, H, W) with value
 :func:`load_image` turns paths, URLs, bundled image names, PIL images, numpy arrays and tensors
 into that form; :func:`check_image` validates tensors at the engine's door. Every bad input raises
 :class:`ImageError` naming the input, the problem and what to do (a missing file raises
-FileNotFoundError), never a bare Pillow or torch traceback.
+:class:`ImageNotFoundError`, which is a FileNotFoundError too), never a bare Pillow, OS or torch
+traceback. URLs are fetched by :func:`helpers.catalog.download`, the package's one HTTP client.
 """
 from __future__ import annotations
 
-import http.client
 import io
 import math
 import os
 import struct
-import urllib.error
+import tempfile
+import urllib.parse
 import urllib.request
 import warnings
 from pathlib import Path
@@ -22,36 +23,32 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from . import catalog
 from .device import pick_device
+from .errors import ImageError, ImageNotFoundError
+
+__all__ = ["ImageError", "ImageNotFoundError", "check_image", "load_image", "save_image", "show",
+           "show_grid", "to_numpy", "to_pil"]
 
 #: Images whose decoded size would exceed this many pixels are refused before decoding (a tiny
 #: file can claim 30000x30000 in its header and ask for gigabytes).
 MAX_PIXELS = 50_000_000
-#: Downloads stop once they pass this many bytes; env NST_MAX_DOWNLOAD_MB (megabytes) overrides.
-MAX_DOWNLOAD_BYTES = 50_000_000
-DOWNLOAD_TIMEOUT_S = 30.0
-USER_AGENT = "nst-helpers/0.1 (neural style transfer lessons; Python urllib)"
 #: File suffixes :func:`save_image` can write.
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 #: How far outside [0, 1] a float image may stray (rounding in someone's resize) before it is an error.
 RANGE_TOLERANCE = 1e-3
 
 _ACCEPTED = "a path, an http(s) URL, a bundled image name, a PIL.Image, a numpy array or a torch.Tensor"
-_ENV_CAP = "NST_MAX_DOWNLOAD_MB"
 # What Pillow raises for corrupt, truncated or unreadable data (UnidentifiedImageError is an OSError).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error,
                   Image.DecompressionBombError)
 _HIGH_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # more than 8 bits per sample
 
 
-class ImageError(ValueError):
-    """An image input that cannot be used; the message names the input and what to do."""
-
-
 def load_image(src, size: int | None = None, device: str | torch.device | None = None) -> torch.Tensor:
     """Load ``src`` as a float32 tensor (1, 3, H, W) in [0, 1] on ``device``.
 
-    ``src``: a path (str or Path), an http(s) URL, a bundled image name (see ``helpers.artworks``),
+    ``src``: a path (str or Path), an http(s) or file URL, a picture name (``helpers.catalog``),
     a PIL.Image, a numpy array (H, W), (H, W, 1|3|4) as uint8, uint16 or float in [0, 1], or a
     tensor (3, H, W), (1, 3, H, W), (H, W), (1, H, W) as float in [0, 1] or uint8.
     ``size``: the long side in pixels (aspect kept, down- or upscaled); None keeps the size.
@@ -64,9 +61,11 @@ def load_image(src, size: int | None = None, device: str | torch.device | None =
     if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0):
         raise ImageError(f"size={size!r} is not a positive int; pass the long side in pixels (e.g. 512) or None")
     device = pick_device(device)
+    if isinstance(src, str) and not src.strip():
+        raise ImageError(f"src={src!r} is an empty name; pass {_ACCEPTED}")
     if isinstance(src, str) and src.strip().lower().startswith(("http://", "https://")):
         url = src.strip()
-        img = _open_pil(_download(url), url, size)
+        img = _open_pil(catalog.download(url), url, size)
     elif isinstance(src, (str, os.PathLike)):
         img = _open_pil(_find_file(src), None, size)
     elif isinstance(src, Image.Image):
@@ -90,17 +89,57 @@ def check_image(img: torch.Tensor, name: str = "image") -> torch.Tensor:
 
 
 def save_image(img: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Write ``img`` ((1, 3, H, W) or (3, H, W), clamped to [0, 1]) to ``path``; return the Path.
+    """Write ``img`` ((1, 3, H, W) or (3, H, W) float in [0, 1]) to ``path``; return the Path.
 
-    The format follows the suffix (one of SUFFIXES); missing parent folders are created.
+    The format follows the suffix (one of SUFFIXES); missing parent folders are created. The file
+    is written under a temporary name in the same folder and renamed when complete, so a failed
+    save never leaves a partial file (nor destroys an older one). Values outside [0, 1] (beyond
+    RANGE_TOLERANCE) are refused, not clipped: a 0..255 tensor would otherwise save as all white.
     """
-    path = Path(path).expanduser()
+    path = _as_path(path, "path")
+    shown = str(path)
     if path.suffix.lower() not in SUFFIXES:
-        raise ImageError(f"cannot save {str(path)!r}: suffix {path.suffix!r} is not one of {SUFFIXES}")
-    pil = to_pil(img)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pil.save(path, quality=95)  # quality is read by JPEG/WebP and ignored by the lossless formats
+        raise ImageError(f"cannot save {shown!r}: suffix {path.suffix!r} is not one of {SUFFIXES}")
+    try:  # strict: out-of-range values are refused, not clipped
+        t = _check(_coerce_tensor(_need_tensor(img, "img"), "img"), "img", strict=True)  # (1, 3, H, W)
+    except ImageError as e:
+        raise ImageError(f"cannot save {shown!r}: {e}") from None
+    pil = Image.fromarray((t[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
+    fmt = Image.registered_extensions()[path.suffix.lower()]
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a folder", shown)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    except OSError as e:
+        raise ImageError(f"cannot save {shown!r}: {_os_reason(e, path)}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pil.save(f, format=fmt, quality=95)  # quality: read by JPEG/WebP, ignored by lossless formats
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise ImageError(f"cannot save {shown!r}: {_os_reason(e, path)}") from None
+        raise
     return path
+
+
+def _os_reason(e: OSError, path: Path) -> str:
+    """What an OSError met while saving means for the learner, and what to do."""
+    if isinstance(e, IsADirectoryError):
+        return f"it is a folder; pass a file name inside it, e.g. {str(path / 'out.png')!r}"
+    if isinstance(e, PermissionError):
+        return "permission denied; save into a folder you can write to (e.g. your home folder)"
+    if isinstance(e, (FileExistsError, NotADirectoryError)):
+        return "part of the folder path is an existing file, not a folder; choose another path"
+    return f"{e.strerror or e}; check the folder exists and the disk has space"
+
+
+def _need_tensor(img, name: str) -> torch.Tensor:
+    if not isinstance(img, torch.Tensor):
+        raise ImageError(f"{name} must be a torch.Tensor, got {type(img).__name__}; use load_image to convert")
+    return img
 
 
 def to_pil(img) -> Image.Image:
@@ -155,77 +194,39 @@ def show_grid(imgs, titles=None, ncols: int | None = None, size: float = 3.0):
 
 # --- files and URLs -----------------------------------------------------------------------------
 
+def _as_path(src, name: str) -> Path:
+    """``src`` as an expanded Path; a name the OS cannot take (too long, NUL byte) -> ImageError."""
+    shown = str(src) if len(str(src)) <= 80 else str(src)[:60] + f"... ({len(str(src))} characters)"
+    try:
+        path = Path(src).expanduser()
+        path.exists()  # raises for names the OS refuses, e.g. a component over 255 bytes
+        return path
+    except (OSError, ValueError, RuntimeError) as e:  # RuntimeError: "~user" with no such user
+        reason = getattr(e, "strerror", None) or e
+        raise ImageError(f"{name}={shown!r} cannot be used as a file name ({reason}); "
+                         "pass the path of an existing file, shorter names if needed") from None
+
+
 def _find_file(src) -> Path:
-    """The existing file ``src`` names: a path, or a bundled image name resolved by artworks."""
-    path = Path(src).expanduser()
+    """The existing file ``src`` names: a path, a file:// URL, or a picture name from the catalogue."""
+    if isinstance(src, str) and src.strip().lower().startswith("file://"):
+        src = urllib.request.url2pathname(urllib.parse.urlsplit(src.strip()).path)
+    path = _as_path(src, "src")
     if path.exists():
         return path
     if isinstance(src, str):
-        from . import artworks  # imported here: artworks loads images through this module
-
-        found = artworks.resolve(src)
+        found = catalog.resolve(src)
         if found is not None:
             return Path(found)
         if not path.suffix and "/" not in src and os.sep not in src:
-            raise FileNotFoundError(f"{src!r} is neither a file nor a bundled image name; "
-                                    f"bundled names: {', '.join(artworks.names())}")
-    raise FileNotFoundError(f"no such file: {str(path)!r} (relative paths start at {Path.cwd()})")
+            raise ImageNotFoundError(catalog.unknown_name(src))
+    close = ""
+    if path.parent.is_dir() and path.suffix:  # a typo in the file name: offer the nearest files
+        import difflib
 
-
-def _download_cap() -> int:
-    """Bytes a download may have: env NST_MAX_DOWNLOAD_MB if set, else MAX_DOWNLOAD_BYTES."""
-    raw = os.environ.get(_ENV_CAP, "").strip()
-    if not raw:
-        return MAX_DOWNLOAD_BYTES
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = float("nan")
-    if not mb > 0:
-        raise ImageError(f"{_ENV_CAP}={raw!r} is not a positive number of megabytes (e.g. 50)")
-    return int(mb * 1_000_000)
-
-
-def _download(url: str) -> bytes:
-    """GET ``url`` (timeout, User-Agent) and return its body, stopping once it passes the cap."""
-    cap = _download_cap()
-    limit = f"the download limit of {cap / 1e6:.3g} MB (MAX_DOWNLOAD_BYTES, or env {_ENV_CAP})"
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            ctype = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if ctype.startswith("text/") or "html" in ctype:
-                raise ImageError(f"{url} is a web page ({ctype}), not an image; open it in a browser, "
-                                 "right-click the picture and copy the image address, or download it")
-            length = (response.headers.get("Content-Length") or "").strip()
-            if length.isdigit() and int(length) > cap:  # refuse before reading a byte of the body
-                raise ImageError(f"{url} is {int(length) / 1e6:.3g} MB (Content-Length), above {limit}")
-            chunks, total = [], 0
-            while chunk := response.read(1 << 16):
-                total += len(chunk)
-                if total > cap:  # servers may omit or misstate Content-Length: count what arrives
-                    raise ImageError(f"{url} passed {limit}; stopped reading after {total} bytes")
-                chunks.append(chunk)
-    except ImageError:
-        raise
-    except urllib.error.HTTPError as e:  # before URLError, its base class
-        e.close()
-        raise ImageError(f"could not download {url}: HTTP {e.code} {e.reason}; check the address "
-                         "in a browser, or download the file and pass its path") from e
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
-        reason = getattr(e, "reason", None) or e
-        raise ImageError(f"could not download {url}: {reason}; check your connection, "
-                         "or download the file and pass its path") from e
-    return b"".join(chunks)
-
-
-def _sniff(head: bytes) -> str:
-    """A hint about what a file that is not an image might be, from its first bytes."""
-    if head.lstrip()[:1] == b"<":
-        return " It starts like HTML/XML, perhaps a web page saved in place of the picture."
-    if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):
-        return " It looks like a text file."
-    return ""
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.iterdir()], n=3)
+        close = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
+    raise ImageNotFoundError(f"no such file: {str(path)!r} (relative paths start at {Path.cwd()}){close}")
 
 
 def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch.Tensor:
@@ -234,12 +235,12 @@ def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch
     if isinstance(source, Path):
         if source.is_dir():
             raise ImageError(f"{name} is a directory, not an image file; pass one of the files in it")
-        if source.stat().st_size == 0:
-            raise ImageError(f"{name} is empty (0 bytes); the download or copy probably failed, fetch it again")
         try:
+            if source.stat().st_size == 0:
+                raise ImageError(f"{name} is empty (0 bytes); the download or copy probably failed, fetch it again")
             fp = source.open("rb")
         except OSError as e:
-            raise ImageError(f"cannot read {name}: {e.strerror or e}; check the file's permissions") from e
+            raise ImageError(f"cannot read {name}: {e.strerror or e}; check the file's permissions") from None
     else:
         if not source:
             raise ImageError(f"{name} sent an empty body; check the address, or download the file")
@@ -256,7 +257,7 @@ def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch
             raise ImageError(f"{name} is too large to decode safely ({e}); shrink it in an image editor") from e
         except _DECODE_ERRORS as e:
             raise ImageError(f"{name} is not an image Pillow can read (PNG, JPEG, WebP, GIF, BMP, TIFF...)."
-                             f"{_sniff(head)} Open it in an image viewer, or export it again as PNG or JPEG.") from e
+                             f"{catalog.sniff(head)} Open it in an image viewer, or export it again as PNG or JPEG.") from None
         with im:
             if size is not None and im.format == "JPEG" and max(im.size) > size:
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (at least the target size): a 24 MP
@@ -274,6 +275,8 @@ def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch
 def _target_size(wh: tuple[int, int], size: int) -> tuple[int, int]:
     """(w, h) scaled so the long side is ``size``; refuses results above MAX_PIXELS."""
     w, h = wh
+    if w <= 0 or h <= 0:  # callers check first; a zero side would divide by zero below
+        raise ImageError(f"a {w}x{h} image cannot be resized; it has no pixels")
     scale = size / max(w, h)
     out = max(1, round(w * scale)), max(1, round(h * scale))
     if out[0] * out[1] > MAX_PIXELS:
@@ -288,15 +291,16 @@ def _from_pil(im: Image.Image, size: int | None, name: str) -> torch.Tensor:
     except _DECODE_ERRORS as e:
         raise ImageError(f"could not decode {name}: {e}; the file looks truncated or corrupt, "
                          "download or export it again") from e
+    if 0 in im.size:
+        raise ImageError(f"{name} is {im.width}x{im.height} pixels: it has no pixels to load; "
+                         "check how it was made (an empty crop?)")
     try:
         im = ImageOps.exif_transpose(im)  # a copy, so a caller's PIL image is never modified
     except _DECODE_ERRORS:
         pass  # broken EXIF metadata: keep the pixels as stored rather than refuse the image
     if im.mode in _HIGH_DEPTH:
         # 16-bit (and float) grayscale: convert("RGB") would clip at 255, so scale ourselves.
-        peak = 1.0 if im.mode == "F" else 65535.0
-        gray = np.clip(np.asarray(im, dtype=np.float32) / peak, 0.0, 1.0)  # (H, W)
-        return _resize_tensor(torch.from_numpy(gray)[None, None].repeat(1, 3, 1, 1), size)
+        return _resize_tensor(_deep_gray(im, name)[None, None].repeat(1, 3, 1, 1), size)
     try:
         if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
             rgba = im.convert("RGBA")
@@ -309,6 +313,21 @@ def _from_pil(im: Image.Image, size: int | None, name: str) -> torch.Tensor:
         im = im.resize(_target_size(im.size, size), Image.LANCZOS, reducing_gap=3.0)
     rgb = torch.from_numpy(np.array(im, dtype=np.uint8))  # (H, W, 3)
     return rgb.permute(2, 0, 1).unsqueeze(0).contiguous().float().div_(255)  # (1, 3, H, W)
+
+
+def _deep_gray(im: Image.Image, name: str) -> torch.Tensor:
+    """A 16/32-bit integer or float grayscale PIL image as (H, W) float32 in [0, 1]."""
+    gray = torch.from_numpy(np.asarray(im, dtype=np.float32).copy())  # (H, W)
+    if im.mode != "F":
+        return (gray / 65535.0).clamp_(0.0, 1.0)
+    _check_values(gray, name, strict=False)  # NaN / inf: refuse, naming the file
+    lo, hi = float(gray.min()), float(gray.max())
+    if lo >= -RANGE_TOLERANCE and hi <= 1 + RANGE_TOLERANCE:
+        return gray.clamp_(0.0, 1.0)
+    if lo >= 0 and hi <= 255 + RANGE_TOLERANCE:  # Pillow's own convert("F") keeps 0..255
+        return (gray / 255.0).clamp_(0.0, 1.0)
+    raise ImageError(f"{name} is a float image with values in [{lo:.4g}, {hi:.4g}]; expected [0, 1] "
+                     "or 0..255: rescale it, or export it as an 8- or 16-bit PNG")
 
 
 def _from_array(arr: np.ndarray, size: int | None, name: str) -> torch.Tensor:

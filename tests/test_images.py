@@ -1,7 +1,8 @@
 """Tests for helpers/images.py: every input kind, every bad input, saving and showing.
 
 Fixtures are generated in tmp_path with PIL/numpy; URL cases run against a local http.server.
-Numbered comments refer to the bad-input catalogue in the issue (cases 1-20).
+The "door" sections feed load_image and save_image what a classroom produces and check each
+is refused with an ImageError naming the input and what to do, or loaded correctly.
 """
 from __future__ import annotations
 
@@ -26,10 +27,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageFile  # noqa: E402
 
-import helpers  # noqa: E402
-from helpers import images  # noqa: E402
+from helpers import catalog, images  # noqa: E402
 from helpers.images import (  # noqa: E402
-    ImageError, check_image, load_image, save_image, show, show_grid, to_numpy, to_pil,
+    ImageError, ImageNotFoundError, check_image, load_image, save_image, show, show_grid, to_numpy, to_pil,
 )
 
 RED, GREEN, BLUE, WHITE = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 1.0)
@@ -61,56 +61,58 @@ def png_header_only(width: int, height: int) -> bytes:
 
 
 @pytest.fixture
-def fake_artworks(monkeypatch, tmp_path):
-    """A stand-in helpers.artworks knowing one name, 'testart' (a 20x10 green PNG)."""
-    art = tmp_path / "testart.png"
-    Image.new("RGB", (20, 10), (0, 255, 0)).save(art)
-    fake = types.ModuleType("helpers.artworks")
-    fake.resolve = lambda name: art if name == "testart" else None
-    fake.names = lambda: ["mondrian", "testart"]
-    # Both places `from . import artworks` may look: the package attribute (set if the real module
-    # was imported already) and sys.modules.
-    monkeypatch.setitem(sys.modules, "helpers.artworks", fake)
-    monkeypatch.setattr(helpers, "artworks", fake, raising=False)
-    return fake
+def fake_assets(monkeypatch, tmp_path):
+    """An embedded-assets folder (NST_ASSETS) holding one style, 'testart' (a 20x10 green PNG)."""
+    (tmp_path / "assets" / "style").mkdir(parents=True)
+    Image.new("RGB", (20, 10), (0, 255, 0)).save(tmp_path / "assets" / "style" / "testart.png")
+    monkeypatch.setenv("NST_ASSETS", str(tmp_path / "assets"))
+    return tmp_path / "assets"
 
 
 # --- files: the bad-input catalogue ---------------------------------------------------------------
 
 @pytest.mark.parametrize("as_path", [False, True])
-def test_1_missing_path_names_it(tmp_path, fake_artworks, as_path):
+def test_missing_path_names_it(tmp_path, fake_assets, as_path):
     missing = tmp_path / "nope" / "photo.jpg"
-    with pytest.raises(FileNotFoundError, match="photo.jpg") as info:
+    with pytest.raises(ImageNotFoundError, match="photo.jpg") as info:
         load_image(missing if as_path else str(missing), device="cpu")
-    assert "bundled names" not in str(info.value)
+    assert isinstance(info.value, FileNotFoundError)  # both kinds of `except` catch it
+    assert "testart" not in str(info.value)  # a path is not a picture name: no name list
 
 
-def test_1_unknown_bare_name_lists_bundled_names(fake_artworks):
-    with pytest.raises(FileNotFoundError, match="starry_nite") as info:
+def test_missing_file_suggests_the_file_next_to_it(tmp_path):
+    Image.new("RGB", (4, 4)).save(tmp_path / "holiday.jpg")
+    with pytest.raises(ImageNotFoundError, match="did you mean 'holiday.jpg'"):
+        load_image(tmp_path / "holliday.jpg", device="cpu")
+
+
+def test_unknown_bare_name_suggests_the_close_one_and_lists_names(fake_assets):
+    with pytest.raises(ImageNotFoundError, match="starry_nite") as info:
         load_image("starry_nite", device="cpu")
-    assert "mondrian" in str(info.value) and "testart" in str(info.value)
+    msg = str(info.value)
+    assert "did you mean 'starry_night'" in msg and "testart" in msg and "the_scream" in msg
 
 
-def test_bundled_name_resolves_through_artworks(fake_artworks):
+def test_embedded_name_resolves_through_the_catalog(fake_assets):
     img = load_image("testart", device="cpu")
     assert_image(img, 10, 20)
     assert_color(img, 5, 5, GREEN)
 
 
-def test_2_directory(tmp_path):
+def test_directory(tmp_path):
     with pytest.raises(ImageError, match="directory") as info:
         load_image(tmp_path, device="cpu")
     assert str(tmp_path) in str(info.value)
 
 
-def test_3_zero_byte_file(tmp_path):
+def test_zero_byte_file(tmp_path):
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     with pytest.raises(ImageError, match=r"empty\.png.*0 bytes"):
         load_image(empty, device="cpu")
 
 
-def test_4_text_file_named_jpg(tmp_path):
+def test_text_file_named_jpg(tmp_path):
     fake = tmp_path / "photo.jpg"
     fake.write_text("<!DOCTYPE html><html><body>Not an image</body></html>\n")
     with pytest.raises(ImageError, match=r"photo\.jpg.*not an image") as info:
@@ -118,7 +120,7 @@ def test_4_text_file_named_jpg(tmp_path):
     assert "HTML" in str(info.value)
 
 
-def test_5_truncated_jpeg_is_refused(tmp_path):
+def test_truncated_jpeg_is_refused(tmp_path):
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
     Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(buf, "JPEG")
@@ -130,18 +132,18 @@ def test_5_truncated_jpeg_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("side", [30000, 8000])  # beyond Pillow's bomb limit; beyond MAX_PIXELS only
-def test_6_huge_header_refused_fast(tmp_path, side):
+def test_huge_header_refused_before_decoding(tmp_path, side):
     bomb = tmp_path / f"bomb{side}.png"
     bomb.write_bytes(png_header_only(side, side))
     assert bomb.stat().st_size < 200
-    start = time.perf_counter()
     with pytest.raises(ImageError, match=f"bomb{side}.png") as info:
         load_image(bomb, device="cpu")
-    assert time.perf_counter() - start < 0.5
+    # the pixel data is not in the file: had it decoded, it would have failed as truncated
     assert "large" in str(info.value) or "MAX_PIXELS" in str(info.value)
+    assert "truncated" not in str(info.value)
 
 
-def test_6_max_pixels_message_uses_the_constant(tmp_path, monkeypatch):
+def test_max_pixels_message_uses_the_constant(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "MAX_PIXELS", 100)
     small = tmp_path / "small.png"
     Image.new("RGB", (20, 20)).save(small)
@@ -149,7 +151,7 @@ def test_6_max_pixels_message_uses_the_constant(tmp_path, monkeypatch):
         load_image(small, device="cpu")
 
 
-def test_7_cmyk_jpeg_is_red(tmp_path):
+def test_cmyk_jpeg_is_red(tmp_path):
     path = tmp_path / "cmyk.jpg"
     Image.new("RGB", (32, 32), (255, 0, 0)).convert("CMYK").save(path, "JPEG", quality=95)
     assert Image.open(path).mode == "CMYK"
@@ -158,7 +160,7 @@ def test_7_cmyk_jpeg_is_red(tmp_path):
     assert_color(img, 16, 16, RED, tol=0.05)
 
 
-def test_8_sixteen_bit_png_keeps_its_range(tmp_path):
+def test_sixteen_bit_png_keeps_its_range(tmp_path):
     ramp = np.linspace(0, 65535, 257).round().astype(np.uint16)  # includes 0, 32768 and 65535
     arr = np.tile(ramp, (4, 1))  # (4, 257)
     path = tmp_path / "deep.png"
@@ -174,7 +176,7 @@ def test_8_sixteen_bit_png_keeps_its_range(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
-def test_9_alpha_composited_over_white(tmp_path, mode):
+def test_alpha_composited_over_white(tmp_path, mode):
     rgba = np.zeros((4, 3, 4), np.uint8)  # (H, W, RGBA): columns opaque, half, fully transparent
     rgba[:, 0] = (255, 0, 0, 255)
     rgba[:, 1] = (255, 0, 0, 128)
@@ -196,7 +198,7 @@ def test_9_alpha_composited_over_white(tmp_path, mode):
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "GIF"])
-def test_10_palette_with_transparency(tmp_path, fmt):
+def test_palette_with_transparency(tmp_path, fmt):
     im = Image.new("P", (4, 2), 0)
     im.putpalette([0, 0, 255, 0, 255, 0] + [0] * (256 * 3 - 6))  # 0 blue, 1 green
     im.putpixel((3, 1), 1)
@@ -208,7 +210,7 @@ def test_10_palette_with_transparency(tmp_path, fmt):
     assert_color(img, 1, 3, GREEN)
 
 
-def test_11_animated_gif_gives_first_frame(tmp_path):
+def test_animated_gif_gives_first_frame(tmp_path):
     frames = [Image.new("RGB", (8, 6), c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
@@ -219,7 +221,7 @@ def test_11_animated_gif_gives_first_frame(tmp_path):
 
 
 @pytest.mark.parametrize("orientation, corner", [(6, "top-right"), (8, "bottom-left")])
-def test_12_exif_rotated_jpeg_is_upright(tmp_path, orientation, corner):
+def test_exif_rotated_jpeg_is_upright(tmp_path, orientation, corner):
     arr = np.full((40, 60, 3), 255, np.uint8)  # stored 60 wide, 40 tall
     arr[:8, :8] = (255, 0, 0)  # mark the stored top-left corner
     exif = Image.Exif()
@@ -236,7 +238,7 @@ def test_12_exif_rotated_jpeg_is_upright(tmp_path, orientation, corner):
     assert tuple(small.shape) == (1, 3, 30, 20)
 
 
-def test_13_webp(tmp_path):
+def test_webp(tmp_path):
     arr = np.zeros((10, 12, 3), np.uint8)
     arr[:, 6:] = (0, 0, 255)
     path = tmp_path / "pic.webp"
@@ -248,7 +250,7 @@ def test_13_webp(tmp_path):
 
 # --- arrays and tensors ----------------------------------------------------------------------------
 
-def test_14_arrays_accepted():
+def test_arrays_accepted():
     rng = np.random.default_rng(1)
     u8 = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
     expected = torch.from_numpy(u8).permute(2, 0, 1)[None].float() / 255
@@ -264,6 +266,8 @@ def test_14_arrays_accepted():
     assert torch.allclose(load_image(u16, device="cpu"), torch.ones(1, 3, 2, 2))
     rgba = np.zeros((2, 2, 4), np.float32)  # fully transparent -> white, as for files
     assert torch.allclose(load_image(rgba, device="cpu"), torch.ones(1, 3, 2, 2))
+    mask = np.array([[True, False], [False, True]])  # a bool mask: True is white
+    assert load_image(mask, device="cpu")[0, :, :, 0].tolist() == [[1.0, 0.0]] * 3
 
 
 @pytest.mark.parametrize("arr, match", [
@@ -278,13 +282,13 @@ def test_14_arrays_accepted():
     (np.zeros((4, 4, 3), np.int64), "dtype int64"),
     (np.zeros((0, 4, 4), np.float32), r"shape \(0, 4, 4\)"),
 ])
-def test_14_bad_arrays(arr, match):
+def test_bad_arrays(arr, match):
     with pytest.raises(ImageError, match=match):
         load_image(arr, device="cpu")
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
-def test_15_tensor_nan_inf(bad):
+def test_tensor_nan_inf(bad):
     t = torch.rand(3, 4, 4)
     t[1, 2, 2] = bad
     with pytest.raises(ImageError, match=r"tensor contains .*(NaN|infinite)"):
@@ -292,7 +296,7 @@ def test_15_tensor_nan_inf(bad):
 
 
 @pytest.mark.parametrize("shape", [(3, 6, 5), (1, 3, 6, 5), (6, 5), (1, 6, 5), (1, 1, 6, 5)])
-def test_15_tensor_shapes_accepted(shape):
+def test_tensor_shapes_accepted(shape):
     t = torch.rand(shape, generator=torch.Generator().manual_seed(0))
     img = load_image(t, device="cpu")
     assert_image(img, 6, 5)
@@ -302,7 +306,7 @@ def test_15_tensor_shapes_accepted(shape):
         assert torch.equal(img[0, 0], img[0, 2]) and torch.equal(img[0, 0], t.reshape(6, 5))
 
 
-def test_15_uint8_tensor_divided_by_255():
+def test_uint8_tensor_divided_by_255():
     t = torch.tensor([0, 51, 255], dtype=torch.uint8).reshape(1, 1, 3).expand(3, 1, 3)
     img = load_image(t, device="cpu")
     assert torch.allclose(img[0, :, 0], torch.tensor([0.0, 0.2, 1.0]).expand(3, 3))
@@ -315,7 +319,7 @@ def test_15_uint8_tensor_divided_by_255():
     (torch.full((3, 4, 4), 1.5), r"outside \[0, 1\]"),
     (torch.zeros(3, 0, 4), "shape"),
 ])
-def test_15_bad_tensors(t, match):
+def test_bad_tensors(t, match):
     with pytest.raises(ImageError, match=match):
         load_image(t, device="cpu")
 
@@ -391,6 +395,19 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 pass
             self.server.stream_sent = sent
             self.server.stream_done.set()
+        elif self.path == "/drip.png":  # one byte every 0.5 s, 20 promised: 10 s in all
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            try:
+                for _ in range(20):
+                    self.wfile.write(b"\x89")
+                    self.wfile.flush()
+                    self.server.drip_sent += 1
+                    time.sleep(0.5)
+            except OSError:  # the client hung up
+                pass
         elif self.path == "/slow.png":
             time.sleep(1.0)
             try:
@@ -416,7 +433,7 @@ def server(tmp_path_factory):
     srv = _Server(
         ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     srv.user_agents, srv.stream_total, srv.stream_sent = [], 64 * 2**20, None
-    srv.stream_done = threading.Event()
+    srv.stream_done, srv.drip_sent = threading.Event(), 0
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -435,11 +452,11 @@ def test_url_loads_with_user_agent(server, no_cap_env):
     img = load_image(server.base + "/blue.png", device="cpu")
     assert_image(img, 8, 16)
     assert_color(img, 4, 8, BLUE)
-    assert server.user_agents[-1] == images.USER_AGENT
+    assert server.user_agents[-1] == catalog.USER_AGENT
     assert_image(load_image(server.base + "/blue.png", size=8, device="cpu"), 4, 8)
 
 
-def test_16_url_404_names_url_and_status(server, no_cap_env):
+def test_url_404_names_url_and_status(server, no_cap_env):
     url = server.base + "/missing.jpg"
     with pytest.raises(ImageError, match="404") as info:
         load_image(url, device="cpu")
@@ -447,7 +464,7 @@ def test_16_url_404_names_url_and_status(server, no_cap_env):
 
 
 @pytest.mark.parametrize("route", ["/page", "/fake.png"])  # text/html header; image header, HTML body
-def test_17_url_serving_html(server, no_cap_env, route):
+def test_url_serving_html(server, no_cap_env, route):
     url = server.base + route
     with pytest.raises(ImageError) as info:
         load_image(url, device="cpu")
@@ -455,27 +472,25 @@ def test_17_url_serving_html(server, no_cap_env, route):
     assert url in message and ("web page" in message or "not an image" in message)
 
 
-def test_18_url_over_cap_by_content_length(server, no_cap_env, monkeypatch):
-    monkeypatch.setattr(images, "MAX_DOWNLOAD_BYTES", 100_000)
+def test_url_over_cap_by_content_length(server, no_cap_env, monkeypatch):
+    monkeypatch.setattr(catalog, "MAX_DOWNLOAD_BYTES", 100_000)
     url = server.base + "/big.bin"
     with pytest.raises(ImageError, match=r"Content-Length.*0\.1 MB") as info:
         load_image(url, device="cpu")
     assert url in str(info.value)
 
 
-def test_18_url_over_cap_stops_reading_early(server, no_cap_env, monkeypatch):
-    monkeypatch.setattr(images, "MAX_DOWNLOAD_BYTES", 100_000)
+def test_url_over_cap_stops_reading_early(server, no_cap_env, monkeypatch):
+    monkeypatch.setattr(catalog, "MAX_DOWNLOAD_BYTES", 100_000)
     url = server.base + "/stream.png"
-    start = time.perf_counter()
     with pytest.raises(ImageError, match="stopped reading") as info:
         load_image(url, device="cpu")
     assert url in str(info.value)
-    assert time.perf_counter() - start < 2.0
     assert server.stream_done.wait(5)
     assert server.stream_sent < server.stream_total  # the server saw the client hang up
 
 
-def test_18_cap_from_environment(server, monkeypatch):
+def test_cap_from_environment(server, monkeypatch):
     monkeypatch.setenv("NST_MAX_DOWNLOAD_MB", "0.00001")  # 10 bytes
     with pytest.raises(ImageError, match="NST_MAX_DOWNLOAD_MB"):
         load_image(server.base + "/blue.png", device="cpu")
@@ -485,7 +500,7 @@ def test_18_cap_from_environment(server, monkeypatch):
 
 
 def test_url_timeout_and_refused_connection(server, no_cap_env, monkeypatch):
-    monkeypatch.setattr(images, "DOWNLOAD_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(catalog, "DOWNLOAD_TIMEOUT_S", 0.2)
     url = server.base + "/slow.png"
     with pytest.raises(ImageError, match="check your connection") as info:
         load_image(url, device="cpu")
@@ -499,15 +514,113 @@ def test_url_timeout_and_refused_connection(server, no_cap_env, monkeypatch):
     assert url in str(info.value)
 
 
+def test_url_drip_feed_hits_the_overall_deadline(server, no_cap_env, monkeypatch):
+    monkeypatch.setattr(catalog, "DOWNLOAD_TIMEOUT_S", 1.5)  # each byte comes well within it
+    url = server.base + "/drip.png"
+    with pytest.raises(ImageError, match=r"within 1\.5 s \(DOWNLOAD_TIMEOUT_S, for the whole") as info:
+        load_image(url, device="cpu")
+    sent = server.drip_sent
+    assert url in str(info.value)
+    assert sent < 10  # ~3 bytes in 1.5 s; a per-read timeout would have waited for all 20
+
+
+def test_file_url_loads_the_file(tmp_path):
+    Image.new("RGB", (6, 4), (0, 0, 255)).save(tmp_path / "blue sky.png")
+    img = load_image((tmp_path / "blue sky.png").as_uri(), device="cpu")  # %20 in the URL
+    assert_image(img, 4, 6)
+    assert_color(img, 2, 3, BLUE)
+
+
+# --- the door: what a classroom produces -------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_float_pil_image_with_nan_or_inf_names_it(tmp_path, bad):
+    arr = np.full((4, 5), 0.5, np.float32)
+    arr[1, 2] = bad
+    with pytest.raises(ImageError, match=r"PIL image contains .*(NaN|infinite)"):
+        load_image(Image.fromarray(arr, mode="F"), device="cpu")
+    tiff = tmp_path / "depth.tiff"  # a 32-bit float TIFF, as scientific cameras write
+    Image.fromarray(arr, mode="F").save(tiff)
+    with pytest.raises(ImageError, match=r"depth\.tiff contains .*(NaN|infinite)"):
+        load_image(tiff, device="cpu")
+
+
+def test_float_images_in_unit_range_or_0_to_255_load_and_others_are_refused():
+    ramp = np.linspace(0, 1, 6, dtype=np.float32)[None].repeat(2, 0)  # (2, 6)
+    unit = load_image(Image.fromarray(ramp, mode="F"), device="cpu")
+    assert torch.allclose(unit[0, 0], torch.from_numpy(ramp))
+    eight_bit = load_image(Image.fromarray((ramp * 255).round().astype(np.uint8)).convert("F"), device="cpu")
+    assert torch.allclose(eight_bit, unit, atol=1 / 255)  # Pillow's convert("F") keeps 0..255
+    with pytest.raises(ImageError, match=r"values in \[-3, 1000\]"):
+        load_image(Image.fromarray(np.array([[-3.0, 1000.0]], np.float32), mode="F"), device="cpu")
+
+
+@pytest.mark.parametrize("size", [None, 64])
+@pytest.mark.parametrize("wh", [(0, 0), (0, 5), (5, 0)])
+def test_pil_image_without_pixels_is_refused(wh, size):
+    with pytest.raises(ImageError, match=f"PIL image is {wh[0]}x{wh[1]} pixels"):
+        load_image(Image.new("RGB", wh), size=size, device="cpu")
+
+
+@pytest.mark.parametrize("name, match", [
+    ("x" * 300 + ".jpg", r"\(300\+4 characters|File name too long"),
+    ("bad\0name.png", "null"),
+    ("~no_such_user_here/photo.png", "file name"),
+])
+def test_names_the_os_refuses_are_image_errors(name, match):
+    with pytest.raises(ImageError) as info:
+        load_image(name, device="cpu")
+    assert not isinstance(info.value, FileNotFoundError) or "no such file" in str(info.value)
+    assert len(str(info.value)) < 400  # the 300 characters are shortened in the message
+
+
+def test_long_name_message_is_shortened():
+    with pytest.raises(ImageError, match=r"304 characters.*File name too long"):
+        load_image("x" * 300 + ".jpg", device="cpu")
+
+
+def test_unreadable_file_is_an_image_error(tmp_path, monkeypatch):
+    locked = tmp_path / "locked.png"
+    Image.new("RGB", (4, 4)).save(locked)
+    real_open = type(locked).open
+
+    def refuse(self, *args, **kwargs):  # what chmod 000 does for a non-root user
+        if self.name == "locked.png":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(locked), "open", refuse)
+    with pytest.raises(ImageError, match=r"cannot read .*locked\.png: Permission denied; check the file's permissions"):
+        load_image(locked, device="cpu")
+
+
+def test_empty_string_is_refused():
+    with pytest.raises(ImageError, match="empty name"):
+        load_image("  ", device="cpu")
+
+
+@pytest.mark.parametrize("head, hint", [
+    (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(64), "HEIC"),  # an iPhone photo
+    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(64), "PDF"),
+    (b"name,score\nann,3\nbob,4\n", "text file"),
+])
+def test_unknown_formats_say_what_they_are(tmp_path, head, hint):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(head)
+    with pytest.raises(ImageError, match=r"photo\.jpg is not an image Pillow can read") as info:
+        load_image(path, device="cpu")
+    assert hint in str(info.value)
+
+
 # --- arguments -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size", [0, -5, 2.5, 256.0, "256", True])
-def test_19_bad_size_names_size(size):
+def test_bad_size_names_size(size):
     with pytest.raises(ImageError, match="size="):
         load_image(torch.rand(3, 8, 8), size=size, device="cpu")
 
 
-def test_19_size_beyond_max_pixels(monkeypatch):
+def test_size_beyond_max_pixels(monkeypatch):
     monkeypatch.setattr(images, "MAX_PIXELS", 10_000)
     with pytest.raises(ImageError, match="size=200"):
         load_image(torch.rand(3, 8, 8), size=200, device="cpu")
@@ -535,21 +648,21 @@ def test_resize_keeps_aspect_and_range(src_shape, size, out_hw):
 
 @pytest.fixture(scope="module")
 def big_jpeg(tmp_path_factory):
-    """A 6000x4000 photo-sized JPEG (noise over a gradient), made once per module."""
-    noise = Image.effect_noise((6000, 4000), 40)
-    gradient = Image.linear_gradient("L").resize((6000, 4000))
+    """A 2400x1600 photo-sized JPEG (noise over a gradient), made once per module."""
+    noise = Image.effect_noise((2400, 1600), 40)
+    gradient = Image.linear_gradient("L").resize((2400, 1600))
     im = Image.merge("RGB", (noise, gradient, gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
     path = tmp_path_factory.mktemp("big") / "photo.jpg"
     im.save(path, quality=85)
     return path
 
 
-def test_20_large_jpeg_loads_fast_with_draft(big_jpeg):
-    start = time.perf_counter()
+def test_large_jpeg_is_decoded_at_reduced_scale(big_jpeg, monkeypatch):
+    decoded = []
+    from_pil = images._from_pil
+    monkeypatch.setattr(images, "_from_pil", lambda im, *a: decoded.append(im.size) or from_pil(im, *a))
     img = load_image(big_jpeg, size=256, device="cpu")
-    seconds = time.perf_counter() - start
-    print(f"6000x4000 JPEG at size=256: {seconds * 1000:.0f} ms")
-    assert seconds < 1.0
+    assert decoded == [(300, 200)]  # libjpeg's 1/8 scale, the smallest at least 256 x 171
     assert_image(img, 171, 256)
 
 
@@ -578,13 +691,59 @@ def test_save_every_suffix(tmp_path, suffix):
     assert torch.allclose(load_image(path, device="cpu"), torch.full((1, 3, 8, 8), 0.5), atol=0.02)
 
 
-def test_save_clamps_and_refuses_nan(tmp_path):
-    t = torch.full((1, 3, 2, 2), 1.5)
-    t[..., 0, 0] = -0.5
+def test_save_clamps_rounding_overshoot_only(tmp_path):
+    t = torch.full((1, 3, 2, 2), 1 + 1e-4)  # within RANGE_TOLERANCE: rounding, clamped
+    t[..., 0, 0] = -1e-4
     arr = np.asarray(Image.open(save_image(t, tmp_path / "clamped.png")))
     assert arr[0, 0].tolist() == [0, 0, 0] and arr[1, 1].tolist() == [255, 255, 255]
-    with pytest.raises(ImageError, match="NaN"):
-        save_image(torch.full((1, 3, 2, 2), float("nan")), tmp_path / "nan.png")
+
+
+@pytest.mark.parametrize("value, match", [
+    (200.0, "divide by 255"), (1.5, r"values in \[1\.5, 1\.5\], outside \[0, 1\]"), (float("nan"), "NaN"),
+])
+def test_save_refuses_values_outside_the_unit_range(tmp_path, value, match):
+    t = torch.full((1, 3, 2, 2), value)
+    with pytest.raises(ImageError, match=match) as info:
+        save_image(t, tmp_path / "out.png")
+    assert "out.png" in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # not an all-white file, not a partial one
+
+
+def test_save_into_a_folder_path_is_refused(tmp_path):
+    (tmp_path / "x.png").mkdir()  # a folder named like an image
+    with pytest.raises(ImageError, match=r"x\.png'.*is a folder; pass a file name inside it"):
+        save_image(torch.zeros(3, 2, 2), tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("parent", ["notes.txt", "notes.txt/deeper"])
+def test_save_below_a_file_is_refused(tmp_path, parent):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with pytest.raises(ImageError, match="part of the folder path is an existing file"):
+        save_image(torch.zeros(3, 2, 2), tmp_path / parent / "out.png")
+    assert (tmp_path / "notes.txt").read_text() == "a file, not a folder"
+
+
+def test_save_without_permission_names_path_and_remedy(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):  # what a read-only folder does for a non-root user
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(images.tempfile, "mkstemp", refuse)
+    with pytest.raises(ImageError, match=r"cannot save .*out\.png'.*permission denied; save into a folder"):
+        save_image(torch.zeros(3, 2, 2), tmp_path / "out.png")
+
+
+def test_failed_save_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    old = save_image(torch.zeros(3, 4, 4), tmp_path / "out.png")
+    before = old.read_bytes()
+
+    def disk_full(self, fp, *args, **kwargs):  # writes half, then fails
+        fp.write(b"\x89PNG half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    with pytest.raises(ImageError, match=r"cannot save .*out\.png'.*No space left on device"):
+        save_image(torch.ones(3, 4, 4), tmp_path / "out.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"] and old.read_bytes() == before
 
 
 @pytest.mark.parametrize("name", ["out.txt", "out"])

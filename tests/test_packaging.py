@@ -1,4 +1,5 @@
 """The project's promises about itself: dependencies in sync, README and CI agree, commands work."""
+import ast
 import re
 import subprocess
 import sys
@@ -63,3 +64,98 @@ def test_package_imports_fast_without_the_studio():
     code = "import sys, helpers; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the engine and CLI never pull in the widget stack
+
+
+# --- the import graph ---------------------------------------------------------------------------
+
+PACKAGE = ROOT / "helpers"
+UI = {"studio", "ipywidgets", "IPython"}  # the widget layer and what it stands on
+NOT_ENGINE = {"__init__", "__main__", "lessons", "studio"}  # shells and lesson glue may use the UI
+
+
+def module_files() -> dict[str, Path]:
+    """helpers' modules by dotted name under helpers: x.py -> "x", studio/y.py -> "studio.y",
+    studio/__init__.py -> "studio", the package's own __init__.py -> "__init__"."""
+    files = {p.stem: p for p in PACKAGE.glob("*.py")}
+    for p in PACKAGE.glob("*/*.py"):  # subpackages such as helpers/studio/
+        files[p.parent.name if p.stem == "__init__" else f"{p.parent.name}.{p.stem}"] = p
+    return files
+
+
+def imports_of(path: Path, known: set[str], root: Path = PACKAGE) -> set[str]:
+    """Every import in the file, at any depth (a lazy import inside a function still counts: a
+    cycle hidden in a function body is still a cycle), as helpers module names ("__init__" for
+    the package itself) or, for other packages, their top-level name."""
+    package = [] if path.parent == root else [path.parent.name]  # where `from .` starts
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top, _, rest = alias.name.partition(".")
+                found.add((rest or "__init__") if top == "helpers" else top)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 0 and module.split(".")[0] != "helpers":
+                found.add(module.split(".")[0])
+                continue
+            if node.level == 0:
+                base = module.partition(".")[2]
+            else:
+                parts = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+                base = ".".join(parts + ([module] if module else []))
+            for alias in node.names:  # `from . import x` imports the module x when there is one
+                sub = f"{base}.{alias.name}" if base else alias.name
+                found.add(sub if sub in known else (base or "__init__"))
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = module_files()
+    return {name: imports_of(path, set(files)) - {name} for name, path in files.items()}
+
+
+def test_import_graph_sees_the_known_edges():
+    graph = import_graph()
+    assert {"errors", "catalog"} <= graph["images"]
+    assert "errors" in graph["catalog"] and "images" not in graph["catalog"]
+    assert "generators" in graph["artworks"]  # a lazy import inside a function still counts
+    assert graph["errors"] <= {"__future__"}  # the leaf: imports nothing of ours
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (module -> imported modules) as a path, or None."""
+    state: dict[str, str] = {}
+
+    def visit(node, trail):
+        state[node] = "open"
+        for nxt in sorted(graph[node] & set(graph)):
+            if state.get(nxt) == "open":
+                return trail + [node, nxt]
+            if nxt not in state and (cycle := visit(nxt, trail + [node])):
+                return cycle
+        state[node] = "done"
+        return None
+
+    return next((c for name in sorted(graph) if name not in state and (c := visit(name, []))), None)
+
+
+def test_import_graph_has_no_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_sees_a_cycle_hidden_in_a_function(tmp_path):
+    (tmp_path / "a.py").write_text("def f():\n    from . import b\n")
+    (tmp_path / "b.py").write_text("from .a import f\nimport numpy\n")
+    known = {"a", "b"}
+    graph = {m: imports_of(tmp_path / f"{m}.py", known, root=tmp_path) for m in known}
+    assert graph == {"a": {"b"}, "b": {"a", "numpy"}}
+    assert find_cycle(graph) == ["a", "b", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"numpy"}}) is None
+
+
+def test_no_engine_module_imports_the_ui():
+    for name, deps in import_graph().items():
+        if name.split(".")[0] not in NOT_ENGINE:
+            assert not deps & UI and not {d for d in deps if d.startswith("studio.")}, \
+                f"helpers/{name}.py imports the UI: {sorted(deps & UI)}"

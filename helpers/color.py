@@ -6,11 +6,14 @@ Two ways to keep the content's colours while taking the style's strokes:
   linear map of first and second moments).
 - luminance-only transfer: run style transfer on the Y (luma) channel of both images and put the
   content's chroma (I, Q of YIQ) back afterwards (``to_yiq`` / ``from_yiq`` / ``luminance``).
-All images (B, 3, H, W) RGB in [0, 1].
+All images (B, 3, H, W) RGB in [0, 1]; the colour statistics take one image, (1, 3, H, W) or
+(3, H, W), and refuse anything else with an :class:`~helpers.errors.ImageError` naming it.
 """
 from __future__ import annotations
 
 import torch
+
+from .errors import ImageError
 
 # NTSC YIQ: Y is luma; I, Q carry the colour. Rows are output channels.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
@@ -58,9 +61,21 @@ def _sqrtm(cov: torch.Tensor, inverse: bool = False) -> torch.Tensor:
     return vecs @ torch.diag(vals.rsqrt() if inverse else vals.sqrt()) @ vecs.T
 
 
-def color_stats(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _pixels(img: torch.Tensor, name: str) -> torch.Tensor:
+    """The RGB values of one image as (3, H*W) float64; ImageError naming ``name`` otherwise."""
+    if not isinstance(img, torch.Tensor) or not img.is_floating_point():
+        kind = f"a {img.dtype} tensor" if isinstance(img, torch.Tensor) else type(img).__name__
+        raise ImageError(f"{name} must be a float tensor in [0, 1], got {kind}; use nst.load_image")
+    if (img.dim() not in (3, 4) or img.shape[-3] != 3 or (img.dim() == 4 and img.shape[0] != 1)
+            or img.shape[-1] * img.shape[-2] == 0):
+        raise ImageError(f"{name} has shape {tuple(img.shape)}; expected one RGB image with "
+                         "pixels, (1, 3, H, W) or (3, H, W) (for a batch, pass one image at a time)")
+    return img.reshape(3, -1).double()  # (3, H*W)
+
+
+def color_stats(img: torch.Tensor, name: str = "img") -> tuple[torch.Tensor, torch.Tensor]:
     """Mean (3,) and covariance (3,3) of the RGB values of an image (1,3,H,W)."""
-    x = img.reshape(3, -1).double()  # (3, H*W)
+    x = _pixels(img, name)  # (3, H*W)
     mean = x.mean(1)
     xc = x - mean[:, None]
     return mean, xc @ xc.T / xc.shape[1]
@@ -72,10 +87,10 @@ def match_color(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     x' = C_c^{1/2} C_s^{-1/2} (x - mu_s) + mu_c, with symmetric square roots (the "image analogies"
     variant in Gatys et al. 2017, which keeps hues from rotating). Both (1,3,H,W) in [0,1].
     """
-    mu_s, cov_s = color_stats(style)
-    mu_c, cov_c = color_stats(content)
+    mu_s, cov_s = color_stats(style, "style")
+    mu_c, cov_c = color_stats(content, "content")
     T = _sqrtm(cov_c) @ _sqrtm(cov_s, inverse=True)  # (3, 3)
-    x = style.reshape(3, -1).double()
+    x = _pixels(style, "style")
     out = T @ (x - mu_s[:, None]) + mu_c[:, None]
     return out.reshape(style.shape).to(style.dtype).clamp(0, 1)
 
@@ -85,6 +100,6 @@ def color_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 
     0 for identical statistics; used by lessons and tests to show colour preservation working.
     """
-    mu_a, cov_a = color_stats(a)
-    mu_b, cov_b = color_stats(b)
+    mu_a, cov_a = color_stats(a, "a")
+    mu_b, cov_b = color_stats(b, "b")
     return float((mu_a - mu_b).norm() + (cov_a - cov_b).norm())

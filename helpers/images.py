@@ -1,7 +1,7 @@
 """Image I/O for the lessons: load anything a learner has, validate it, save and show results.
 
 Every image the engine sees is a float32 tensor of shape (1, 3, H, W) with values in [0, 1].
-:func:`load_image` turns paths, URLs, bundled image names, PIL images, numpy arrays and tensors
+:func:`load_image` turns paths, URLs, picture names, PIL images, numpy arrays and tensors
 into that form; :func:`check_image` validates tensors at the engine's door. Every bad input raises
 :class:`ImageError` naming the input, the problem and what to do (a missing file raises
 :class:`ImageNotFoundError`, which is a FileNotFoundError too), never a bare Pillow, OS or torch
@@ -38,7 +38,8 @@ SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 #: How far outside [0, 1] a float image may stray (rounding in someone's resize) before it is an error.
 RANGE_TOLERANCE = 1e-3
 
-_ACCEPTED = "a path, an http(s) URL, a bundled image name, a PIL.Image, a numpy array or a torch.Tensor"
+_ACCEPTED = ("a path, an http(s) URL, a picture name (nst.catalog.names()), a PIL.Image, a numpy "
+             "array or a torch.Tensor")
 # What Pillow raises for corrupt, truncated or unreadable data (UnidentifiedImageError is an OSError).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error,
                   Image.DecompressionBombError)

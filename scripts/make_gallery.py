@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).absolute().parent.parent))  # run from a clone, no install
 import helpers as nst  # noqa: E402
-from helpers import artworks  # noqa: E402
+from helpers import catalog  # noqa: E402
 from helpers.images import to_pil  # noqa: E402
 
 
@@ -23,9 +23,9 @@ def main():
     ap.add_argument("--content", default="chelsea")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--steps", type=int, default=150)
-    ap.add_argument("--out", type=Path, default=artworks.asset_dir() / "gallery" / "gallery.jpg")
+    ap.add_argument("--out", type=Path, default=catalog.asset_dir() / "gallery" / "gallery.jpg")
     args = ap.parse_args()
-    styles = artworks.names("style")
+    styles = catalog.names("style")
     tile, label = args.size, 18
     sheet = Image.new("RGB", (tile * len(styles), 2 * tile + label), "white")
     draw = ImageDraw.Draw(sheet)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import http.server
 import socket
 import sys
@@ -19,6 +20,8 @@ from PIL import Image
 import helpers as nst
 from helpers import artworks, catalog, generators
 from helpers.errors import ImageError, ImageNotFoundError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------- names and the old alias
 
@@ -86,6 +89,16 @@ def test_credits_name_every_file_and_painting():
     for painting in catalog.PAINTINGS.values():
         assert painting.file in credits and painting.title in credits
     assert "MIT" in credits and "Public domain" in credits
+
+
+def test_credits_file_is_what_make_assets_writes():
+    spec = importlib.util.spec_from_file_location("make_assets", ROOT / "scripts" / "make_assets.py")
+    make_assets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_assets)
+    assets = catalog.asset_dir()
+    files = [catalog.path(name) for name in catalog.names()]
+    expected = make_assets.credits_markdown(files, assets)
+    assert (assets / "CREDITS.md").read_text() == expected, "run python scripts/make_assets.py"
 
 
 def test_nst_assets_overrides_the_folder(tmp_path, monkeypatch):

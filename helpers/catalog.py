@@ -20,7 +20,7 @@ import difflib
 import hashlib
 import http.client
 import os
-import tempfile
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -90,10 +90,15 @@ def names(kind: str | None = None) -> list[str]:
                   if p.suffix in SUFFIXES)
 
 
+def close_names(name: str, known: list[str]) -> list[str]:
+    """Up to three of ``known`` that ``name`` is probably a typo of (difflib's ratio >= 0.6)."""
+    return difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+
+
 def unknown_name(name: str) -> str:
     """The message for a name that is no picture: the close names (difflib), then all of them."""
     stem = name[:-4] if name.lower().endswith(SUFFIXES) else name
-    close = difflib.get_close_matches(stem, names() + list(PAINTINGS), n=3, cutoff=0.6)
+    close = close_names(stem, names() + list(PAINTINGS))
     hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
     return (f"{name!r} is neither a file nor a picture name; {hint}embedded content: "
             f"{names('content')}, styles: {names('style')}, paintings (downloaded on first use): "
@@ -178,7 +183,7 @@ def fetch(name: str) -> Path:
     """
     key = _painting_key(name)
     if key is None:
-        close = difflib.get_close_matches(name, list(PAINTINGS), n=1, cutoff=0.6)
+        close = close_names(name, list(PAINTINGS))[:1]
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ImageNotFoundError(f"{name!r} is not a known painting; {hint}use one of {list(PAINTINGS)}")
     painting = PAINTINGS[key]
@@ -199,7 +204,11 @@ def fetch(name: str) -> Path:
         raise ImageError(f"painting {key!r} from {source} does not match its pinned SHA-256 "
                          f"({painting.sha256[:12]}..., got {digest[:12]}... for {len(data)} bytes);"
                          f" the mirror serves a different file.{sniff(data[:64])} {advice}")
-    _write_atomically(target, data)
+    try:
+        write_atomically(target, data)
+    except OSError as err:
+        raise ImageError(f"cannot write the painting cache {target.parent}: {err.strerror or err}; "
+                         "set NST_CACHE_DIR to a folder you can write to") from None
     return target
 
 
@@ -221,20 +230,21 @@ def _read_local(source: str) -> bytes:
                          "an http(s):// or file:// folder URL, or an existing local folder)") from None
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` via a temporary file in the same folder, then rename."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    except OSError as err:
-        raise ImageError(f"cannot write the painting cache {target.parent}: {err.strerror or err}; "
-                         "set NST_CACHE_DIR to a folder you can write to") from None
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` under a temporary name in the same folder, then rename.
+
+    Creates missing parent folders. A failure (OSError) leaves neither a partial file nor a
+    changed ``target``. The file gets the usual permissions (0o666 less the umask).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -13,7 +13,6 @@ import io
 import math
 import os
 import struct
-import tempfile
 import urllib.parse
 import urllib.request
 import warnings
@@ -90,39 +89,32 @@ def check_image(img: torch.Tensor, name: str = "image") -> torch.Tensor:
 
 
 def save_image(img: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Write ``img`` ((1, 3, H, W) or (3, H, W) float in [0, 1]) to ``path``; return the Path.
+    """Write ``img`` ((1, 3, H, W) or (3, H, W) float in [0, 1], or anything load_image takes) to ``path``.
 
     The format follows the suffix (one of SUFFIXES); missing parent folders are created. The file
     is written under a temporary name in the same folder and renamed when complete, so a failed
     save never leaves a partial file (nor destroys an older one). Values outside [0, 1] (beyond
     RANGE_TOLERANCE) are refused, not clipped: a 0..255 tensor would otherwise save as all white.
+    Returns the Path written.
     """
     path = _as_path(path, "path")
     shown = str(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ImageError(f"cannot save {shown!r}: suffix {path.suffix!r} is not one of {SUFFIXES}")
     try:  # strict: out-of-range values are refused, not clipped
-        t = _check(_coerce_tensor(_need_tensor(img, "img"), "img"), "img", strict=True)  # (1, 3, H, W)
+        t = (_check(_coerce_tensor(img, "img"), "img", strict=True) if isinstance(img, torch.Tensor)
+             else load_image(img, device="cpu"))  # (1, 3, H, W); a PIL image or array is fine too
     except ImageError as e:
         raise ImageError(f"cannot save {shown!r}: {e}") from None
+    buf = io.BytesIO()  # encode first: a failure here touches no file
     pil = Image.fromarray((t[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
-    fmt = Image.registered_extensions()[path.suffix.lower()]
-    try:
+    pil.save(buf, format=Image.registered_extensions()[path.suffix.lower()], quality=95)
+    try:  # quality above: read by JPEG/WebP, ignored by the lossless formats
         if path.is_dir():
             raise IsADirectoryError(21, "it is a folder", shown)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        catalog.write_atomically(path, buf.getvalue())
     except OSError as e:
         raise ImageError(f"cannot save {shown!r}: {_os_reason(e, path)}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pil.save(f, format=fmt, quality=95)  # quality: read by JPEG/WebP, ignored by lossless formats
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise ImageError(f"cannot save {shown!r}: {_os_reason(e, path)}") from None
-        raise
     return path
 
 
@@ -135,12 +127,6 @@ def _os_reason(e: OSError, path: Path) -> str:
     if isinstance(e, (FileExistsError, NotADirectoryError)):
         return "part of the folder path is an existing file, not a folder; choose another path"
     return f"{e.strerror or e}; check the folder exists and the disk has space"
-
-
-def _need_tensor(img, name: str) -> torch.Tensor:
-    if not isinstance(img, torch.Tensor):
-        raise ImageError(f"{name} must be a torch.Tensor, got {type(img).__name__}; use load_image to convert")
-    return img
 
 
 def to_pil(img) -> Image.Image:
@@ -205,7 +191,7 @@ def _as_path(src, name: str) -> Path:
     except (OSError, ValueError, RuntimeError) as e:  # RuntimeError: "~user" with no such user
         reason = getattr(e, "strerror", None) or e
         raise ImageError(f"{name}={shown!r} cannot be used as a file name ({reason}); "
-                         "pass the path of an existing file, shorter names if needed") from None
+                         "use a shorter path, without control characters") from None
 
 
 def _find_file(src) -> Path:
@@ -221,12 +207,9 @@ def _find_file(src) -> Path:
             return Path(found)
         if not path.suffix and "/" not in src and os.sep not in src:
             raise ImageNotFoundError(catalog.unknown_name(src))
-    close = ""
-    if path.parent.is_dir() and path.suffix:  # a typo in the file name: offer the nearest files
-        import difflib
-
-        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.iterdir()], n=3)
-        close = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
+    near = catalog.close_names(path.name, [p.name for p in path.parent.iterdir()]
+                               if path.suffix and path.parent.is_dir() else [])  # a typo?
+    close = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
     raise ImageNotFoundError(f"no such file: {str(path)!r} (relative paths start at {Path.cwd()}){close}")
 
 
@@ -276,8 +259,7 @@ def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch
 def _target_size(wh: tuple[int, int], size: int) -> tuple[int, int]:
     """(w, h) scaled so the long side is ``size``; refuses results above MAX_PIXELS."""
     w, h = wh
-    if w <= 0 or h <= 0:  # callers check first; a zero side would divide by zero below
-        raise ImageError(f"a {w}x{h} image cannot be resized; it has no pixels")
+    assert w > 0 and h > 0, "callers refuse images without pixels first"
     scale = size / max(w, h)
     out = max(1, round(w * scale)), max(1, round(h * scale))
     if out[0] * out[1] > MAX_PIXELS:
@@ -341,15 +323,11 @@ def _from_array(arr: np.ndarray, size: int | None, name: str) -> torch.Tensor:
             hint = " It looks channels-first (C, H, W): pass arr.transpose(1, 2, 0)."
         raise ImageError(f"{name} has shape {arr.shape}; expected (H, W), (H, W, 1), (H, W, 3) "
                          f"or (H, W, 4) (channels last).{hint}")
-    if arr.dtype == np.uint8:
-        x = arr.astype(np.float32) / 255
-    elif arr.dtype == np.uint16:
-        x = arr.astype(np.float32) / 65535
-    elif arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.floating):
-        x = arr.astype(np.float32)
-    else:
+    peak = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(arr.dtype, 1)
+    if peak == 1 and not (arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.floating)):
         raise ImageError(f"{name} has dtype {arr.dtype}; use uint8 (0..255), uint16 (0..65535) "
                          "or float in [0, 1]")
+    x = arr.astype(np.float32) / peak
     t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)  # (C, H, W)
     if t.shape[0] == 4:  # RGBA: composite over white, as for files
         _check_values(t, name)
@@ -360,10 +338,8 @@ def _from_array(arr: np.ndarray, size: int | None, name: str) -> torch.Tensor:
 def _coerce_tensor(t: torch.Tensor, name: str) -> torch.Tensor:
     """Detach; uint8 -> /255; grayscale (H, W), (1, H, W), (1, 1, H, W) -> three channels."""
     t = t.detach()
-    if t.dtype == torch.uint8:
-        t = t.float() / 255
-    elif t.dtype == torch.bool:
-        t = t.float()
+    if t.dtype in (torch.uint8, torch.bool):
+        t = t.float() / (255 if t.dtype == torch.uint8 else 1)
     elif not t.is_floating_point():
         raise ImageError(f"{name} has dtype {t.dtype}; use a float tensor in [0, 1] or uint8 (0..255)")
     if t.dim() == 2:
@@ -413,7 +389,7 @@ def _check_values(t: torch.Tensor, name: str, strict: bool = True) -> None:
 
 def _check(img, name: str, strict: bool) -> torch.Tensor:
     """Shape/dtype/finiteness checks -> float32 (1, 3, H, W); out-of-range values raise if
-    ``strict``, else are clamped (for saving and showing an image mid-optimisation)."""
+    ``strict``, else are clamped (for showing an image mid-optimisation; saving is strict)."""
     if not isinstance(img, torch.Tensor):
         raise ImageError(f"{name} must be a torch.Tensor, got {type(img).__name__}; use load_image to convert")
     if not img.is_floating_point():

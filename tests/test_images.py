@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import io
+import os
 import socket
 import struct
 import sys
@@ -727,7 +728,7 @@ def test_save_without_permission_names_path_and_remedy(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):  # what a read-only folder does for a non-root user
         raise PermissionError(13, "Permission denied", str(tmp_path))
 
-    monkeypatch.setattr(images.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(catalog.os, "open", refuse)
     with pytest.raises(ImageError, match=r"cannot save .*out\.png'.*permission denied; save into a folder"):
         save_image(torch.zeros(3, 2, 2), tmp_path / "out.png")
 
@@ -736,14 +737,42 @@ def test_failed_save_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monk
     old = save_image(torch.zeros(3, 4, 4), tmp_path / "out.png")
     before = old.read_bytes()
 
-    def disk_full(self, fp, *args, **kwargs):  # writes half, then fails
-        fp.write(b"\x89PNG half a file")
-        raise OSError(28, "No space left on device")
+    real_fdopen = catalog.os.fdopen
 
-    monkeypatch.setattr(Image.Image, "save", disk_full)
+    class HalfDisk:  # a file that takes a few bytes, then finds the disk full
+        def __init__(self, fd, mode):
+            self.f = real_fdopen(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[:10])
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(catalog.os, "fdopen", HalfDisk)
     with pytest.raises(ImageError, match=r"cannot save .*out\.png'.*No space left on device"):
         save_image(torch.ones(3, 4, 4), tmp_path / "out.png")
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"] and old.read_bytes() == before
+    monkeypatch.undo()
+    assert save_image(torch.ones(3, 4, 4), tmp_path / "new.png").stat().st_mode & 0o777 == 0o666 & ~umask()
+
+
+def umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old
+
+
+def test_save_takes_what_load_image_takes(tmp_path):
+    path = save_image(Image.new("RGB", (5, 3), (0, 0, 255)), tmp_path / "pil.png")
+    assert_color(load_image(path, device="cpu"), 1, 2, BLUE)
+    with pytest.raises(ImageError, match="cannot save .*list"):
+        save_image([1, 2], tmp_path / "list.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pil.png"]
 
 
 @pytest.mark.parametrize("name", ["out.txt", "out"])

@@ -184,3 +184,15 @@ def test_check_closure_accepts_the_idiom_and_explains_the_classic_bugs():
     assert "not answered" in lessons.check_closure("closure", not_yet, x, loss_fn)
     with pytest.raises(AssertionError, match="not a function"):
         lessons.check_closure("closure", 3.0, x, loss_fn)
+
+
+def test_the_lab_extra_installs_what_jupyter_lab_notebooks_needs():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    names = lambda reqs: {r.split(">")[0].split("=")[0].split("<")[0].strip().lower() for r in reqs}
+    lab = names(project["optional-dependencies"]["lab"])
+    assert {"jupyterlab", "ipykernel"} <= lab and "ipywidgets" in names(project["dependencies"])
+    test_jlab = [r for r in project["optional-dependencies"]["test"] if r.startswith("jupyterlab")]
+    assert [r for r in project["optional-dependencies"]["lab"] if r.startswith("jupyterlab")] == test_jlab

@@ -12,6 +12,8 @@ from . import catalog
 
 
 def __getattr__(name: str):
+    if name.startswith("__"):  # the import system probes __path__ etc.: never load generators for it
+        raise AttributeError(name)
     if hasattr(catalog, name):
         return getattr(catalog, name)
     from . import generators  # only on demand: the catalogue does not need the generators

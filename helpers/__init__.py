@@ -7,6 +7,7 @@ from . import artworks, catalog
 from .color import match_color
 from .device import pick_device, seed_everything
 from .errors import DeviceError, ImageError, OptionError
+from .feedforward import fast_stylize, super_resolve
 from .images import load_image, save_image, show, show_grid
 from .lessons import lesson_settings, psnr
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
@@ -15,10 +16,10 @@ from .vgg import LAYER_NAMES, load_vgg19
 
 __all__ = [
     "DeviceError", "ImageError", "LAYER_NAMES", "OptionError", "Result", "StyleStudio",
-    "artworks", "catalog", "content_loss",
+    "artworks", "catalog", "content_loss", "fast_stylize",
     "gram_matrix", "lesson_settings", "load_image", "load_vgg19", "match_color", "pick_device",
     "psnr", "reconstruct_content", "save_image", "seed_everything", "show", "show_grid",
-    "style_loss", "stylize", "synthesize_texture", "tv_loss",
+    "style_loss", "stylize", "super_resolve", "synthesize_texture", "tv_loss",
 ]
 
 

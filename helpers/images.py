@@ -26,7 +26,7 @@ from . import catalog
 from .device import pick_device
 from .errors import ImageError, ImageNotFoundError
 
-__all__ = ["ImageError", "ImageNotFoundError", "check_image", "load_image", "save_image", "show",
+__all__ = ["ImageError", "ImageNotFoundError", "check_image", "check_save_path", "load_image", "save_image", "show",
            "show_grid", "to_numpy", "to_pil"]
 
 #: Images whose decoded size would exceed this many pixels are refused before decoding (a tiny
@@ -63,7 +63,7 @@ def load_image(src, size: int | None = None, device: str | torch.device | None =
     device = pick_device(device)
     if isinstance(src, str) and not src.strip():
         raise ImageError(f"src={src!r} is an empty name; pass {_ACCEPTED}")
-    if isinstance(src, str) and src.strip().lower().startswith(("http://", "https://")):
+    elif isinstance(src, str) and src.strip().lower().startswith(("http://", "https://")):
         url = src.strip()
         img = _open_pil(catalog.download(url), url, size)
     elif isinstance(src, (str, os.PathLike)):
@@ -97,10 +97,8 @@ def save_image(img: torch.Tensor, path: str | os.PathLike) -> Path:
     RANGE_TOLERANCE) are refused, not clipped: a 0..255 tensor would otherwise save as all white.
     Returns the Path written.
     """
-    path = _as_path(path, "path")
+    path = check_save_path(path)
     shown = str(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise ImageError(f"cannot save {shown!r}: suffix {path.suffix!r} is not one of {SUFFIXES}")
     try:  # strict: out-of-range values are refused, not clipped
         t = (_check(_coerce_tensor(img, "img"), "img", strict=True) if isinstance(img, torch.Tensor)
              else load_image(img, device="cpu"))  # (1, 3, H, W); a PIL image or array is fine too
@@ -110,23 +108,37 @@ def save_image(img: torch.Tensor, path: str | os.PathLike) -> Path:
     pil = Image.fromarray((t[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
     pil.save(buf, format=Image.registered_extensions()[path.suffix.lower()], quality=95)
     try:  # quality above: read by JPEG/WebP, ignored by the lossless formats
-        if path.is_dir():
-            raise IsADirectoryError(21, "it is a folder", shown)
         catalog.write_atomically(path, buf.getvalue())
     except OSError as e:
         raise ImageError(f"cannot save {shown!r}: {_os_reason(e, path)}") from None
     return path
 
 
+def check_save_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if :func:`save_image` can write there, else an ImageError saying why.
+
+    For callers to check an output path at the door, before a long run: the suffix, a folder of
+    that name, a file where a folder should be, write permission. Creates nothing.
+    """
+    path, shown = _as_path(path, "path"), str(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise ImageError(f"cannot save {shown!r}: suffix {path.suffix!r} is not one of {SUFFIXES}")
+    existing = next(p for p in [path, *path.parents] if p.exists())  # "." or "/" at the latest
+    folder = existing if existing != path else path.parent  # where the new file would go
+    problem = (IsADirectoryError if path.is_dir() else NotADirectoryError if not folder.is_dir()
+               else None if os.access(folder, os.W_OK) else PermissionError)
+    if problem is not None:
+        raise ImageError(f"cannot save {shown!r}: {_os_reason(problem(), path)}")
+    return path
+
+
 def _os_reason(e: OSError, path: Path) -> str:
     """What an OSError met while saving means for the learner, and what to do."""
-    if isinstance(e, IsADirectoryError):
-        return f"it is a folder; pass a file name inside it, e.g. {str(path / 'out.png')!r}"
-    if isinstance(e, PermissionError):
-        return "permission denied; save into a folder you can write to (e.g. your home folder)"
-    if isinstance(e, (FileExistsError, NotADirectoryError)):
-        return "part of the folder path is an existing file, not a folder; choose another path"
-    return f"{e.strerror or e}; check the folder exists and the disk has space"
+    reasons = {IsADirectoryError: f"it is a folder; pass a file name inside it, e.g. {str(path / 'out.png')!r}",
+               PermissionError: "permission denied; save into a folder you can write to (e.g. your home folder)",
+               FileExistsError: "part of the folder path is an existing file, not a folder; choose another path"}
+    reasons[NotADirectoryError] = reasons[FileExistsError]
+    return reasons.get(type(e), f"{e.strerror or e}; check the folder exists and the disk has space")
 
 
 def to_pil(img) -> Image.Image:
@@ -244,8 +256,7 @@ def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch
                              f"{catalog.sniff(head)} Open it in an image viewer, or export it again as PNG or JPEG.") from None
         with im:
             if size is not None and im.format == "JPEG" and max(im.size) > size:
-                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (at least the target size): a 24 MP
-                # photo at size=256 then decodes as 750x500 in milliseconds instead of a second.
+                # libjpeg decodes at 1/2, 1/4 or 1/8 scale (at least the target size): fast for big photos
                 im.draft("RGB", _target_size(im.size, size))
             w, h = im.size  # after draft: what will actually be decoded
             if w * h > MAX_PIXELS:

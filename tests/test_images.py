@@ -724,6 +724,24 @@ def test_save_below_a_file_is_refused(tmp_path, parent):
     assert (tmp_path / "notes.txt").read_text() == "a file, not a folder"
 
 
+@pytest.mark.parametrize("target, match", [
+    ("x.png", "is a folder"), ("notes.txt/out.png", "existing file"), ("out.gif", "suffix '.gif'"),
+])
+def test_check_save_path_refuses_before_any_work(tmp_path, target, match):
+    (tmp_path / "x.png").mkdir()
+    (tmp_path / "notes.txt").write_text("a file")
+    with pytest.raises(ImageError, match=match):
+        images.check_save_path(tmp_path / target)
+
+
+def test_check_save_path_accepts_new_folders_and_creates_nothing(tmp_path, monkeypatch):
+    assert images.check_save_path(tmp_path / "a" / "b" / "out.jpg") == tmp_path / "a" / "b" / "out.jpg"
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(images.os, "access", lambda *a: False)  # a read-only folder, as non-root
+    with pytest.raises(ImageError, match="permission denied"):
+        images.check_save_path(tmp_path / "out.png")
+
+
 def test_save_without_permission_names_path_and_remedy(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):  # what a read-only folder does for a non-root user
         raise PermissionError(13, "Permission denied", str(tmp_path))

@@ -1,21 +1,25 @@
 """``python -m helpers``: stylise an image from the command line (headless; any working directory).
 
 With no arguments it stylises the embedded cat photo with the embedded swirling-strokes style and
-writes ``stylized.png``. Every option mirrors a ``stylize`` argument and takes its default from
-``stylize``'s signature, so a default lives in one place.
+writes ``stylized.png``. Every flag is generated from :class:`helpers.options.Options` — its name,
+default, help and allowed values — so the command line and the library cannot drift apart.
 """
 from __future__ import annotations
 
 import argparse
-import inspect
+import os
 import sys
 import time
 from pathlib import Path
 
 DEFAULT_CONTENT, DEFAULT_STYLE = "chelsea", "swirls"
-#: stylize's size=None keeps the input's size, which for a photo on disk is rarely what a command
-#: line run wants; 384 px takes a few minutes on a laptop CPU and seconds on a GPU.
-CLI_SIZE = 384
+#: The library's size=None keeps the input's size; a command-line run gets the coarse-to-fine
+#: schedule below instead: 192 px lays the picture out cheaply, 384 px adds the detail. Steps come
+#: from the library's default (one number: the same count at each stage) unless --steps is given.
+CLI_SIZE = (192, 384)
+CLI_STEPS = (100, 60)
+SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+PROG = "python -m helpers"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,72 +27,121 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _parser(defaults: dict) -> argparse.ArgumentParser:
-    from .optimize import INITS, OPTIMIZERS, PRESERVE_COLOR
-    from .vgg import POOLING, WEIGHTS
+def _layer_weight(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LAYER=WEIGHT, e.g. relu1_1=0.5") from None
 
-    p = _Parser(prog="python -m helpers", description=__doc__.split("\n")[0],
+
+#: argparse settings for options whose default alone does not say how to read them
+_SPECIAL = {
+    "size": {"nargs": "+", "type": int, "default": list(CLI_SIZE)},
+    "steps": {"nargs": "+", "type": int, "default": list(CLI_STEPS)},
+    "style_layer_weights": {"nargs": "+", "type": _layer_weight, "metavar": "LAYER=W"},
+    "style_blend": {"nargs": "+", "type": float},
+    "masks": {"nargs": "+", "metavar": "MASK_IMAGE", "help_extra": " (image files, one per --style)"},
+    "init": {"help_extra": " or an image file"},
+    "lr": {"type": float},
+    "device": {"type": str},
+}
+
+
+def _flag_settings(name: str, default, meta: dict) -> dict:
+    spec = dict(_SPECIAL.get(name, {}))
+    kw = {"default": spec.pop("default", default),
+          "help": meta["doc"] + spec.pop("help_extra", "")}
+    choices = [c for c in (meta["choices"] or ()) if c is not None]
+    if isinstance(default, tuple):  # a list of layer names
+        kw.update(nargs="+", choices=choices or None)
+    elif isinstance(default, bool):
+        kw["action"] = argparse.BooleanOptionalAction
+    elif choices and name != "init":
+        kw["choices"] = choices
+    elif isinstance(default, (int, float)):
+        kw["type"] = type(default)
+    kw.update(spec)
+    return kw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser: a few flags of the command line's own, then one flag per stylize option."""
+    from .options import described
+
+    p = _Parser(prog=PROG, description=__doc__.split("\n")[0],
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--content", default=DEFAULT_CONTENT, help="path, URL or embedded name")
-    p.add_argument("--style", action="append", help="path, URL or name; repeat to blend styles "
-                   f"(default: {DEFAULT_STYLE})")
-    p.add_argument("--style-blend", type=float, nargs="+", help="one weight per --style")
+    p.add_argument("--style", action="append", help="path, URL or name; repeat to blend or place "
+                   f"several styles (default: {DEFAULT_STYLE})")
     p.add_argument("--output", "-o", default="stylized.png", help="where to write the result")
-    p.add_argument("--size", type=int, nargs="+", default=[CLI_SIZE],
-                   help="long side in px; several for coarse-to-fine, e.g. 256 512")
-    p.add_argument("--steps", type=int, default=defaults["steps"])
-    for name in ("content_weight", "style_weight", "tv_weight", "style_scale"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=defaults[name])
-    p.add_argument("--init", choices=INITS, default=defaults["init"])
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults["optimizer"])
-    p.add_argument("--lr", type=float, default=defaults["lr"])
-    p.add_argument("--pooling", choices=POOLING, default=defaults["pooling"])
-    p.add_argument("--weights", choices=WEIGHTS, default=defaults["weights"])
-    p.add_argument("--preserve-color", choices=[c for c in PRESERVE_COLOR if c],
-                   default=defaults["preserve_color"])
-    p.add_argument("--device", default=defaults["device"], help="cpu, cuda, mps (default: best available)")
-    p.add_argument("--precision", default=defaults["precision"], help="fp32, bf16 or fp16 (GPU)")
-    p.add_argument("--seed", type=int, default=defaults["seed"])
-    p.add_argument("--snapshot-every", type=int, default=defaults["snapshot_every"],
-                   help="also write every k-th step's image next to the output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    for name, default, meta in described():
+        if meta["cli"]:
+            p.add_argument("--" + name.replace("_", "-"), dest=name, **_flag_settings(name, default, meta))
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .device import DeviceError
-    from .images import ImageError, save_image
-    from .optimize import stylize
+def _check_output(output: Path) -> str | None:
+    """Why ``output`` cannot be written (None if it can), checked before any work starts."""
+    if output.suffix.lower() not in SUFFIXES:
+        return f"--output {output}: use a file name ending in one of {', '.join(SUFFIXES)}"
+    if output.is_dir():
+        return f"--output {output}: is a directory; give a file name such as {output / 'out.png'}"
+    parent = output.parent if str(output.parent) else Path(".")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        return f"--output {output}: cannot write into {probe}; choose another folder"
+    return None
 
-    defaults = {k: v.default for k, v in inspect.signature(stylize).parameters.items()
-                if v.default is not inspect.Parameter.empty}
-    args = _parser(defaults).parse_args(argv)
-    output = Path(args.output)
-    if output.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
-        print(f"python -m helpers: error: --output {output}: use a .png or .jpg file name", file=sys.stderr)
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before the run started (during imports or loading)
+        print(f"{PROG}: interrupted before the run started; nothing written", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
+    args = vars(build_parser().parse_args(argv))
+    output, quiet = Path(args.pop("output")), args.pop("quiet")
+    problem = _check_output(output)
+    if problem:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
-    styles = args.style or [DEFAULT_STYLE]
+    content, styles = args.pop("content"), args.pop("style") or [DEFAULT_STYLE]
+    if args["style_layer_weights"] is not None:
+        args["style_layer_weights"] = dict(args["style_layer_weights"])
+    if isinstance(args["steps"], list) and len(args["steps"]) == 1:
+        args["steps"] = args["steps"][0]
     t0 = time.perf_counter()
     try:
-        result = stylize(
-            args.content, styles if len(styles) > 1 else styles[0], size=args.size,
-            steps=args.steps, content_weight=args.content_weight, style_weight=args.style_weight,
-            tv_weight=args.tv_weight, style_scale=args.style_scale, style_blend=args.style_blend,
-            init=args.init, optimizer=args.optimizer, lr=args.lr, pooling=args.pooling,
-            weights=args.weights, preserve_color=args.preserve_color, device=args.device,
-            precision=args.precision, seed=args.seed, snapshot_every=args.snapshot_every,
-            progress=not args.quiet)
+        from .errors import OptionError
+        from .images import ImageError, load_image, save_image
+        from .optimize import stylize
+
+        if args["init"] not in _choices("init"):  # a file to start from
+            args["init"] = load_image(args["init"], device="cpu")
+        result = stylize(content, styles if len(styles) > 1 else styles[0], progress=not quiet, **args)
         path = save_image(result.image, output)
         for step, img in result.snapshots:
             save_image(img, output.with_name(f"{output.stem}_step{step:04d}{output.suffix}"))
-    except (ImageError, DeviceError, FileNotFoundError, ValueError, RuntimeError, OSError) as e:
-        print(f"python -m helpers: error: {e}", file=sys.stderr)
+    except (ImageError, OptionError, ValueError, RuntimeError, OSError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     H, W = result.image.shape[-2:]
     note = "" if result.stopped_reason == "finished" else f" (stopped: {result.stopped_reason}; best image kept)"
     print(f"wrote {path.resolve()} ({W}x{H}, {len(result.history)} steps, loss {result.loss:.4g}) "
           f"in {time.perf_counter() - t0:.1f} s{note}")
     return 0
+
+
+def _choices(name):
+    from .options import described
+    return next(m["choices"] for n, _, m in described() if n == name)
 
 
 if __name__ == "__main__":

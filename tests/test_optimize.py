@@ -55,7 +55,7 @@ def test_network_stops_at_deepest_layer(content, style):
 def test_optimizers_reduce_the_loss(content, style, optimizer):
     r = run(content, "swirls", steps=30, optimizer=optimizer, init="noise")
     first, last = r.history[0]["total"], r.loss
-    assert last < first / 10, (optimizer, first, last)
+    assert last < first / 4, (optimizer, first, last)  # the optimum is ~1 here: no 10x to have
     assert set(r.history[0]) >= {"step", "seconds", "total", "content", "style", "tv"}
     h = r.history[-1]
     assert h["total"] == pytest.approx(h["content"] + h["style"] + h["tv"], rel=1e-5)
@@ -64,7 +64,7 @@ def test_optimizers_reduce_the_loss(content, style, optimizer):
 def test_lbfgs_beats_adam_per_step(content, style):
     lb = run(content, "swirls", steps=30, optimizer="lbfgs").loss
     ad = run(content, "swirls", steps=30, optimizer="adam").loss
-    assert lb < 0.8 * ad, (lb, ad)  # measured: L-BFGS 1.75x lower after 30 steps
+    assert lb < 0.8 * ad, (lb, ad)
 
 
 def test_inits(content, style):
@@ -72,7 +72,8 @@ def test_inits(content, style):
     assert torch.equal(c.image, content)
     n1 = run(content, style, steps=0, init="noise", seed=1).image
     assert not torch.equal(n1, run(content, style, steps=0, init="noise", seed=2).image)
-    assert 0.45 < float(n1.mean()) < 0.55  # uniform white noise
+    assert 0.45 < float(n1.mean()) < 0.55  # uniform noise around mid-grey
+    assert float(n1.max() - n1.min()) <= O.NOISE_AMPLITUDE + 1e-6  # not full-strength: no speckle
     st = run(content, style, steps=0, init="style").image
     assert st.shape == content.shape and abs(float(st.mean() - style.mean())) < 0.05
     bl = run(content, style, steps=0, init="blurred").image
@@ -281,5 +282,198 @@ def test_reduced_precision_keeps_losses_in_float32(content, style, monkeypatch):
     hi = run(content, style, steps=6, precision="fp32")
     assert seen[0]["relu1_1"] == torch.bfloat16 and seen[1] == torch.float32
     assert all(math.isfinite(h["total"]) for h in lo.history)
-    # the same loss definition scores both images: bf16 costs little quality
-    assert abs(lo.loss - hi.loss) / hi.loss < 0.10, (lo.loss, hi.loss)
+    # the same loss definition scores both images: bf16 costs little quality, and it moves
+    assert lo.best_step > 0 and lo.loss < 0.5 * lo.history[0]["total"]
+    assert abs(lo.loss - hi.loss) / hi.loss < 0.15, (lo.loss, hi.loss)
+
+
+# --------------------------------------------------------------------------- the objective
+
+def terms_at(side, objective):
+    c = nst.load_image("chelsea", size=side, device="cpu")
+    r = run(c, "swirls", steps=1, init="blurred", objective=objective)
+    return r.history[0]["content"], r.history[0]["style"]
+
+
+def test_content_style_balance_does_not_depend_on_size():
+    rel = [terms_at(side, "relative") for side in (64, 128)]
+    pap = [terms_at(side, "paper") for side in (64, 128)]
+    balance = lambda t: t[0] / t[1]  # noqa: E731
+    # measured: relative 1.0-1.3x between 64 and 128 px; paper 3-5x (4x the positions)
+    assert 0.6 < balance(rel[1]) / balance(rel[0]) < 1.6, rel
+    assert balance(pap[1]) / balance(pap[0]) > 2.5, pap
+
+
+def test_relative_terms_are_relative_errors(content):
+    # all-zero features score exactly 1 per term: a black image is "100 % wrong" at relu1_1
+    vgg = nst.load_vgg19(device="cpu")
+    r = run(content, None, steps=0, style_weight=0.0, content_layers=("relu1_1",))
+    P = vgg(content, ["relu1_1"])["relu1_1"]
+    black = torch.zeros_like(content)
+    F = vgg(black, ["relu1_1"])["relu1_1"]
+    expected = float((F - P).pow(2).sum() / P.pow(2).sum())
+    got = run(content, None, steps=1, style_weight=0.0, content_layers=("relu1_1",), init=black)
+    assert got.history[0]["content"] == pytest.approx(expected, rel=1e-4)
+    assert r.image.shape == content.shape
+
+
+# --------------------------------------------------------------------------- the optimiser
+
+def quadratic(scale):
+    # separable quadratic with its minimum partly outside the box: the answer is the clamp
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(500, generator=g) * 1.6 - 0.3
+    curv = torch.rand(500, generator=g) * 100 + 1  # condition number ~100
+    x = torch.full((500,), 0.5, requires_grad=True)
+    opt = O.BoxLBFGS(x, history=10)
+
+    def closure():
+        opt.zero_grad()
+        loss = scale * (curv * (x - target) ** 2).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(150):
+        opt.step(closure)
+    return x.detach(), target.clamp(0, 1)
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1.0, 1e12])
+def test_box_lbfgs_finds_the_projected_minimum_at_any_loss_scale(scale):
+    x, answer = quadratic(scale)
+    assert x.min() >= 0 and x.max() <= 1
+    assert (x - answer).abs().max() < 1e-3, float((x - answer).abs().max())
+
+
+def test_box_lbfgs_is_scale_invariant():
+    a, _ = quadratic(1e-6)
+    b, _ = quadratic(1e6)
+    assert torch.allclose(a, b, atol=1e-4)
+
+
+def binary_texture(seed, side=64):
+    # two sines plus one random binary channel: the texture on which torch's L-BFGS sat flat
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, side), torch.linspace(0, 1, side), indexing="ij")
+    img = torch.stack([0.5 + 0.5 * torch.sin(18 * xx), 0.5 + 0.5 * torch.sin(11 * yy + 7 * xx),
+                       (torch.rand(side, side, generator=g) > 0.5).float()])
+    return img[None]
+
+
+STALL_CASES = [("relu1_1",), ("relu1_1", "relu2_1"), O.STYLE_LAYERS]
+
+
+@pytest.mark.parametrize("layers", STALL_CASES, ids=["relu1_1", "relu1+2", "default"])
+@pytest.mark.parametrize("image", ["smooth", "binary"])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_texture_from_noise_never_stalls(layers, image, precision):
+    # measured (64 px, seeds 0-2, both ISAs): falls 60x-3000x in 30 steps; the test wants 10x
+    style = nst.load_image("swirls", size=64, device="cpu") if image == "smooth" else binary_texture(1)
+    for seed in (0, 1):
+        r = nst.synthesize_texture(style, layers=layers, size=48, steps=30, seed=seed,
+                                   precision=precision, progress=False, device="cpu")
+        assert r.loss < r.history[0]["total"] / 10, (seed, r.history[0]["total"], r.loss)
+
+
+@pytest.mark.parametrize("layer", ["conv1_2", "conv3_2", "conv5_2"])
+def test_reconstruction_never_stalls(content, layer):
+    r = nst.reconstruct_content(content, layer=layer, steps=30, progress=False, device="cpu")
+    assert r.loss < r.history[0]["total"] / 10, (layer, r.history[0]["total"], r.loss)
+
+
+@pytest.mark.parametrize("init", ["content", "noise", "blurred"])
+def test_lbfgs_ends_at_least_as_low_as_adam(content, init):
+    lb = run(content, "swirls", steps=60, init=init).loss
+    ad = run(content, "swirls", steps=60, init=init, optimizer="adam").loss
+    assert lb <= ad, (init, lb, ad)
+
+
+# --------------------------------------------------------------------------- a truthful Result
+
+def fresh_loss(r, content, style, **kw):
+    """Score r.image from scratch: a zero-step run from it, with the same options."""
+    again = run(content, style, steps=1, init=r.image, **kw)
+    return again.history[0]["total"]
+
+
+@pytest.mark.parametrize("size", [None, [48, 64]])
+def test_result_loss_is_the_returned_images_loss(content, style, size):
+    r = run(content, style, steps=[6, 4] if size else 6, size=size)
+    assert r.loss == pytest.approx(fresh_loss(r, content, style, size=max(size) if size else None),
+                                   rel=1e-4)
+    assert r.history[-1]["total"] >= r.loss and r.stages[-1].best_loss == r.loss
+    assert [s.steps for s in r.stages] == ([6, 4] if size else [6])
+    assert all(s.seconds > 0 for s in r.stages)
+
+
+def test_out_of_memory_retry_keeps_nothing_of_the_failed_try(content, style, monkeypatch):
+    real = O._run_stage
+    calls = []
+
+    def oom_after_recording(problem, x, steps, o, result, *a):
+        calls.append(1)
+        if len(calls) == 1:
+            result.history.append({"step": 0, "total": -1.0, "stage": 0})
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(problem, x, steps, o, result, *a)
+
+    monkeypatch.setattr(O, "_run_stage", oom_after_recording)
+    with pytest.warns(UserWarning):
+        r = run(content, style, steps=3, size=64)
+    assert len(r.history) == 3 and all(h["total"] > 0 for h in r.history)
+
+
+def test_no_unstyled_border_strip():
+    # 127 px high: with floor pooling relu5_1 never saw the last row and those rows stayed photo
+    c = nst.load_image("chelsea", size=96, device="cpu")[..., :63, :]  # (1, 3, 63, 95): odd sides
+    r = run(c, "swirls", steps=40)
+    d = (r.image - c).abs().mean(dim=1)[0]  # (H, W)
+    interior = float(d[4:-4, 4:-4].mean())
+    rows, cols = float(d[-2:].mean()), float(d[:, -2:].mean())
+    # measured 0.9-1.2x with ceil-mode pooling (0.70 and 0.56 before, on a 127x170 transfer)
+    assert rows > 0.8 * interior and cols > 0.8 * interior, (rows, cols, interior)
+
+
+# --------------------------------------------------------------------------- the door
+
+@pytest.mark.parametrize("kw, match", [
+    ({"style_layer_weights": {"relu9_9": 1.0}}, "style_layer_weights"),
+    ({"style_blend": [math.nan]}, r"style_blend\[0\]=nan"),
+    ({"snapshot_every": -1}, "snapshot_every=-1"),
+    ({"lr": math.nan}, "lr=nan"),
+    ({"lr": -1.0}, "lr=-1.0"),
+    ({"style_weight": math.inf}, "style_weight=inf"),
+    ({"objective": "mse"}, "objective='mse' is not one of"),
+    ({"content_weight": 0.0, "style_weight": 0.0}, "nothing to optimise"),
+    ({"seed": 1.5}, "seed=1.5"),
+])
+def test_more_bad_options_are_named(content, style, kw, match):
+    with pytest.raises(ValueError, match=match):
+        run(content, style, **kw)
+
+
+def test_style_list_checks(content, style):
+    with pytest.raises(ValueError, match=r"style=\[\]"):
+        run(content, [])
+    with pytest.raises(ValueError, match="style_blend and masks"):
+        run(content, [style, style], style_blend=[1, 1], masks=[None, None])
+
+
+def test_a_failing_callback_keeps_the_best_image(content, style):
+    def cb(step, image, record):
+        if step == 2:
+            raise ZeroDivisionError("oops")
+
+    with pytest.warns(UserWarning, match="callback raised ZeroDivisionError"):
+        r = run(content, style, steps=10, callback=cb)
+    assert r.stopped_reason == "callback error" and isinstance(r.error, ZeroDivisionError)
+    assert len(r.history) == 3 and r.image.shape == content.shape
+
+
+def test_signature_comes_from_the_options():
+    import inspect
+
+    from helpers import options
+    params = inspect.signature(nst.stylize).parameters
+    assert list(params)[:2] == ["content", "style"]
+    assert {n: p.default for n, p in list(params.items())[2:]} == options.defaults()

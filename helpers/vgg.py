@@ -2,7 +2,8 @@
 
 ``vgg = load_vgg19()`` gives the original (Caffe) VGG19 of Simonyan & Zisserman, which Gatys et al.
 used; ``vgg(img, layers=["relu1_1", "relu4_2"])`` returns those activations and computes nothing
-past the deepest one asked for.
+past the deepest one asked for. ``load_vgg19(normalized=True)`` rescales its filters the way Gatys
+et al. did, so that each one's mean activation over (our embedded) photos is 1 (lesson 05).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from .device import pick_device
-from .images import ImageError
+from .images import ImageError, load_image
 
 #: convolutions per block; channels per block.
 BLOCKS = (2, 2, 4, 4, 4)
@@ -27,6 +28,8 @@ CAFFE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 #: The smallest side VGG19 can take to relu5_x: four 2x poolings must leave at least one pixel,
 #: and 32 px keeps two, so Gram matrices at relu5_1 average over more than one position.
 MIN_SIDE = 32
+#: Long side, in px, of the embedded photos when ``normalized=True`` measures mean activations.
+NORM_SIZE = 160
 
 
 def _layer_names() -> list[str]:
@@ -57,6 +60,7 @@ class VGG19(nn.Module):
         if pooling not in POOLING:
             raise ValueError(f"pooling={pooling!r} is not one of {POOLING}")
         self.weights, self.pooling = weights, pooling
+        self.normalized = False  # load_vgg19(normalized=True) loads rescaled filters and sets it
         c_in = 3
         for b, (n, c) in enumerate(zip(BLOCKS, CHANNELS), start=1):
             for i in range(1, n + 1):
@@ -166,24 +170,109 @@ def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     return state
 
 
-_CACHE: dict[tuple[str, str, str], VGG19] = {}  # (weights, pooling, device) -> frozen network
+def _photos() -> list[str]:
+    """The embedded content photos (helpers.catalog.CONTENT) that normalisation averages over."""
+    from .catalog import CONTENT
+
+    return sorted(CONTENT)
 
 
-def load_vgg19(weights: str = "caffe", pooling: str = "max", device=None, *, cache: bool = True) -> VGG19:
-    """A frozen VGG19 (eval mode, no parameter grads) on ``device``, cached per (weights, pooling, device).
+@torch.no_grad()
+def _measure_scales(weights: str, state: dict[str, torch.Tensor], size: int,
+                    recompute: bool = False) -> dict[str, torch.Tensor]:
+    """Mean activation of every filter over the embedded photos, one conv layer at a time.
+
+    Walks the network in forward order with max pooling (the network as trained). Each conv
+    first takes back the previous layer's rescaling on its input channels, is measured, rescaled
+    so its relu's mean over the photos and positions is 1, and its output recomputed, so the next
+    layer is measured on the already-normalised network. Returns {conv name: s (C,)} where s is
+    the mean relu activation of the un-normalised network: normalised features = features / s.
+    """
+    net = VGG19(weights, "max")
+    net.load_state_dict(state, strict=False)
+    xs = [net.preprocess(load_image(p, size=size, device="cpu")) for p in _photos()]
+    prev, scales = torch.ones(3), {}
+    for name in LAYER_NAMES:
+        layer = getattr(net, name)
+        if name.startswith("conv"):
+            layer.weight.mul_(prev.view(1, -1, 1, 1))  # the inputs arrive divided by prev
+            # each photo counts once, whatever its number of positions
+            ys = [layer(x) for x in xs]
+            s = torch.stack([y.clamp(min=0).mean(dim=(0, 2, 3)) for y in ys]).mean(0)  # (C,)
+            s = torch.where(s > 0, s, torch.ones_like(s))  # a filter silent on every photo stays as is
+            layer.weight.div_(s.view(-1, 1, 1, 1))
+            layer.bias.div_(s)
+            # recompute with the rescaled filter: conv is linear in (weight, bias), so that is the
+            # output divided by s, without a second pass
+            xs = [layer(x) for x in xs] if recompute else [y / s.view(1, -1, 1, 1) for y in ys]
+            scales[name], prev = s, s
+        else:
+            xs = [layer(x) for x in xs]
+    return scales
+
+
+_SCALES: dict[tuple[str, int], dict[str, torch.Tensor]] = {}  # (weights, size) -> {conv: s}, on the CPU
+
+
+def normalization_scales(weights: str = "caffe", size: int = NORM_SIZE) -> dict[str, torch.Tensor]:
+    """Per-filter scales s of Gatys et al.'s normalised VGG19: {conv1_1: (64,), ..., conv5_4: (512,)}.
+
+    s[c] is filter c's mean activation (after its ReLU, over the embedded content photos at long
+    side ``size`` and all positions) in the un-normalised network. Dividing filter c's weights and
+    bias by s[c] (and multiplying the next layer's weights on that input channel by s[c]) makes
+    that mean 1 and leaves every layer's features the old ones divided per channel by s: ReLU and
+    pooling commute with a positive per-channel scale. Computed once per process per weights.
+    Gatys et al. averaged over ImageNet images; we use the photos that ship with the package, so
+    it works offline (the means differ a little, the point, equal footing per filter, does not).
+    """
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights={weights!r} is not one of {WEIGHTS}")
+    key = (weights, int(size))
+    if key not in _SCALES:
+        _SCALES[key] = _measure_scales(weights, _STATE_DICTS[weights](), int(size))
+    return _SCALES[key]
+
+
+def normalized_state_dict(state: dict[str, torch.Tensor], scales: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Conv weights rescaled by ``scales`` (see normalization_scales): W'[o, c] = W[o, c] s_prev[c] / s[o]."""
+    out, prev = dict(state), torch.ones(3)
+    for name in (n for n in LAYER_NAMES if n.startswith("conv")):
+        s = scales[name]
+        out[f"{name}.weight"] = state[f"{name}.weight"] * prev.view(1, -1, 1, 1) / s.view(-1, 1, 1, 1)
+        out[f"{name}.bias"] = state[f"{name}.bias"] / s
+        prev = s
+    return out
+
+
+_STATE_DICTS = {"caffe": caffe_state_dict, "torchvision": torchvision_state_dict, "random": random_state_dict}
+#: (weights, pooling, device, normalized) -> frozen network
+_CACHE: dict[tuple[str, str, str, bool], VGG19] = {}
+
+
+def load_vgg19(weights: str = "caffe", pooling: str = "max", device=None, *, normalized: bool = False,
+               cache: bool = True) -> VGG19:
+    """A frozen VGG19 (eval mode, no parameter grads) on ``device``, cached per (weights, pooling, device, normalized).
 
     weights: "caffe" (original VGG19, offline; the default, as in Gatys et al.), "torchvision"
     (IMAGENET1K_V1, downloaded once) or "random" (seeded He init). pooling: "max" or "avg"
     (Gatys et al. found average pooling gives smoother results; we do not rescale the weights
     after swapping, so activation magnitudes shift a little).
+    normalized: Gatys et al.'s normalised network: every filter rescaled so that its mean
+    activation over images and positions is 1, measured here on the embedded content photos with
+    max pooling (see :func:`normalization_scales`). Features are the un-normalised ones divided
+    per channel, so the equal layer weights w_l = 1/L of eq. 3 weigh layers evenly (lesson 05).
     """
+    if not isinstance(normalized, bool):
+        raise ValueError(f"normalized={normalized!r} must be True or False")
     device = pick_device(device)
-    key = (weights, pooling, str(device))
+    key = (weights, pooling, str(device), normalized)
     if cache and key in _CACHE:
         return _CACHE[key]
     vgg = VGG19(weights, pooling)
-    state = {"caffe": caffe_state_dict, "torchvision": torchvision_state_dict,
-             "random": random_state_dict}[weights]()
+    state = _STATE_DICTS[weights]()
+    if normalized:
+        state = normalized_state_dict(state, normalization_scales(weights))
+    vgg.normalized = normalized
     missing, unexpected = vgg.load_state_dict(state, strict=False)
     assert not unexpected and all(k in ("mean", "std") for k in missing), (missing, unexpected)
     vgg = vgg.to(device).eval().requires_grad_(False)

@@ -157,3 +157,96 @@ def test_channels_last_gives_the_same_features():
     assert got["relu3_1"].is_contiguous(memory_format=torch.channels_last)
     for n in ref:  # same numbers up to float32 summation order
         assert float((got[n] - ref[n]).abs().max() / ref[n].abs().max()) < 1e-5
+
+
+# --- Gatys et al.'s normalised network (load_vgg19(normalized=True), lesson 05)
+
+RELUS = [n for n in V.LAYER_NAMES if n.startswith("relu")]
+
+
+@pytest.fixture(scope="module")
+def photos():
+    # what normalization_scales averages over: the embedded content photos at NORM_SIZE
+    return [nst.load_image(p, size=V.NORM_SIZE, device="cpu") for p in V._photos()]
+
+
+@pytest.fixture(scope="module")
+def normalized():
+    return nst.load_vgg19(normalized=True, device="cpu")
+
+
+def photo_means(net, photos, layers):
+    """Mean activation per channel over the photos (each photo once) and positions, brute force."""
+    with torch.no_grad():
+        per_photo = [{n: f[0].mean(dim=(1, 2)) for n, f in net(p, layers).items()} for p in photos]
+    return {n: torch.stack([m[n] for m in per_photo]).mean(0) for n in layers}
+
+
+def test_normalization_uses_the_embedded_photos():
+    assert V._photos() == sorted(nst.catalog.CONTENT) and len(V._photos()) >= 5
+
+
+def test_normalized_mean_activation_is_one(normalized, photos):
+    means = photo_means(normalized, photos, RELUS)
+    scales = V.normalization_scales()
+    for n in RELUS:
+        live = scales["conv" + n[4:]] != 1  # a filter silent on every photo is left alone
+        assert live.float().mean() > 0.99, n
+        m = means[n][live]
+        assert float((m - 1).abs().max()) < 2e-3, (n, float(m.min()), float(m.max()))
+    # before normalising, the filters' means spread over orders of magnitude (measured: ~1e4)
+    caffe_means = photo_means(nst.load_vgg19(device="cpu"), photos, ["relu1_1", "relu2_1", "relu5_1"])
+    live = torch.cat([m[m > 0] for m in caffe_means.values()])
+    assert live.max() > 300 * live.min()
+
+
+def test_scales_are_the_trained_networks_mean_activations(photos):
+    # an independent reference: the un-normalised network's means, measured directly
+    means = photo_means(nst.load_vgg19(device="cpu"), photos, ["relu1_1", "relu2_2", "relu4_1"])
+    scales = V.normalization_scales()
+    for n, m in means.items():
+        s = scales["conv" + n[4:]]
+        assert torch.allclose(s[m > 0], m[m > 0], rtol=2e-3), n
+
+
+@pytest.mark.parametrize("pooling", ["max", "avg"])
+def test_normalized_features_are_divided_per_channel(pooling):
+    plain = nst.load_vgg19(pooling=pooling, device="cpu")
+    norm = nst.load_vgg19(pooling=pooling, device="cpu", normalized=True)
+    scales = V.normalization_scales()
+    x = torch.rand(1, 3, 45, 67, generator=torch.Generator().manual_seed(3))  # odd sides: ceil pooling
+    names = ["conv1_1", "relu1_2", "pool1", "conv3_3", "relu4_2", "pool4", "relu5_1", "conv5_4", "pool5"]
+    a, b = plain(x, names), norm(x, names)
+    for n in names:
+        conv = {"pool": f"conv{n[4]}_{V.BLOCKS[int(n[4]) - 1]}"}.get(n[:4], "conv" + n[4:])
+        expected = a[n] / scales[conv].view(1, -1, 1, 1)
+        err = float((b[n] - expected).abs().max() / expected.abs().max())
+        assert err < 1e-4, (n, err)
+
+
+def test_normalized_is_cached_and_keyed(normalized):
+    assert nst.load_vgg19(normalized=True, device="cpu") is normalized
+    assert nst.load_vgg19(device="cpu") is not normalized
+    assert normalized.normalized and not nst.load_vgg19(device="cpu").normalized
+    assert V.normalization_scales() is V.normalization_scales()  # measured once per process
+    assert nst.load_vgg19("caffe", "max", "cpu") is nst.load_vgg19(device="cpu")  # old positional call
+    # the raw weights are not touched by normalising
+    raw = V.caffe_state_dict()
+    assert torch.equal(nst.load_vgg19(device="cpu").conv2_1.weight, raw["conv2_1.weight"])
+    assert not torch.allclose(normalized.conv2_1.weight, raw["conv2_1.weight"])
+
+
+def test_normalized_bad_arguments():
+    with pytest.raises(ValueError, match="normalized='yes' must be True or False"):
+        nst.load_vgg19(normalized="yes", device="cpu")
+    with pytest.raises(ValueError, match="weights='vgg16' is not one of"):
+        V.normalization_scales("vgg16")
+
+
+def test_normalized_random_network():
+    # normalising works for any weights; the random network's means become 1 as well
+    scales = V.normalization_scales("random", size=64)
+    net = nst.load_vgg19(weights="random", device="cpu", cache=False)
+    photos = [nst.load_image(p, size=64, device="cpu") for p in V._photos()]
+    m = photo_means(net, photos, ["relu2_1"])["relu2_1"]
+    assert torch.allclose(scales["conv2_1"][m > 0], m[m > 0], rtol=2e-3)

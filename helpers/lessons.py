@@ -84,6 +84,27 @@ def lesson_settings(size: int = 512, steps: int = 300, *, quick_size: int = 64,
     return {"size": side, "steps": int(n), "quick": m == "quick", "mode": m}
 
 
+def stylize_defaults() -> dict:
+    """Every option of ``nst.stylize`` with its default value, read from the engine itself.
+
+    Lessons quote and scale the engine's own defaults (``2 * d["style_weight"]``) rather than
+    hard-coding numbers, so they stay right when a default changes.
+    """
+    import dataclasses
+    import inspect
+
+    try:
+        from .options import Options  # the engine's one typed home for its options
+    except ImportError:
+        Options = None
+    if Options is not None and dataclasses.is_dataclass(Options):
+        return {f.name: getattr(Options(), f.name) for f in dataclasses.fields(Options)}
+    from .optimize import stylize
+
+    return {n: p.default for n, p in inspect.signature(stylize).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
+
+
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     """Peak signal-to-noise ratio in dB between two images in [0, 1] of the same shape."""
     if a.shape != b.shape:
@@ -141,8 +162,8 @@ def check_closure(name: str, closure, x: torch.Tensor, loss_fn, *, rtol: float =
     if x.grad is None:
         raise AssertionError(f"{name}: x.grad is still empty after the closure: call .backward() on the loss. {hint}".strip())
     value = float(got[-1].detach() if isinstance(got[-1], torch.Tensor) else got[-1])
-    if not math.isclose(value, float(want), rel_tol=rtol):
-        raise AssertionError(f"{name}: the closure returned {value:.6g}, the loss at x is {float(want):.6g}. {hint}".strip())
+    if not math.isclose(value, float(want.detach()), rel_tol=rtol):
+        raise AssertionError(f"{name}: the closure returned {value:.6g}, the loss at x is {float(want.detach()):.6g}. {hint}".strip())
     scale = want_grad.norm().clamp_min(1e-30)
     err = float((x.grad - want_grad).norm() / scale)
     doubled = float((x.grad - 2 * want_grad).norm() / scale) < 1e-3

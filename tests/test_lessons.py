@@ -196,3 +196,11 @@ def test_the_lab_extra_installs_what_jupyter_lab_notebooks_needs():
     assert {"jupyterlab", "ipykernel"} <= lab and "ipywidgets" in names(project["dependencies"])
     test_jlab = [r for r in project["optional-dependencies"]["test"] if r.startswith("jupyterlab")]
     assert [r for r in project["optional-dependencies"]["lab"] if r.startswith("jupyterlab")] == test_jlab
+
+
+def test_stylize_defaults_are_the_engines():
+    d = lessons.stylize_defaults()
+    for name in ("content_weight", "style_weight", "tv_weight", "steps", "init", "optimizer", "pooling"):
+        assert name in d, name
+    res = nst.stylize(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), steps=1, progress=False, device="cpu")
+    assert len(res.history) == 1 and d["init"] == "content" and d["tv_weight"] == 0

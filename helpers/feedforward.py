@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from .artworks import asset_dir
+from .catalog import asset_dir
 from .device import pick_device, seed_everything
-from .images import ImageError, check_image, load_image
+from .errors import ImageError
+from .images import check_image, load_image
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .vgg import load_vgg19
 
@@ -30,7 +31,7 @@ CONTENT_LAYER = "relu2_2"  # Johnson et al.'s choice: keeps layout and edges, fr
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 #: Loss weights of :func:`train_transformer`, for per-element mean content and TV terms and
 #: eq. 3's L_style; measured on the embedded styles (scripts/train_fast.py).
-CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = 1.0, 2e-5, 1e5
+CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = 1.0, 5e-6, 4e6
 SR_LOSSES = ("pixel", "feature")
 SR_LAYER = "relu2_2"  # the SR feature loss of Johnson et al.
 
@@ -239,6 +240,27 @@ def train_transformer(style, photos, *, steps: int = 1000, seconds: float | None
     return _loop(net, steps, seconds, losses, lr, callback, progress, "train transformer")
 
 
+def train_identity(photos, *, steps: int = 300, seconds: float | None = None, size: int = 128,
+                   batch: int = 2, lr: float = 5e-3, net: TransformerNet | None = None, seed: int = 0,
+                   device=None, callback: Callable | None = None, progress: bool = True) -> TransformerNet:
+    """Warm start: teach a :class:`TransformerNet` to give back its input (pixel MSE, no VGG).
+
+    Costs a fraction of a style step, and a net that already reproduces photos spends its style
+    training on the style instead of first learning to draw the content (scripts/train_fast.py).
+    """
+    _check_steps(steps, size, batch)
+    device = pick_device(device)
+    gen = seed_everything(seed)
+    imgs = _photos(photos, device)
+    net = (net or TransformerNet()).to(device)
+
+    def losses(step):
+        x = random_crops(imgs, batch, size, gen).to(device)  # (B, 3, size, size)
+        return {"total": (net(x) - x).pow(2).mean()}
+
+    return _loop(net, steps, seconds, losses, lr, callback, progress, "train identity")
+
+
 def train_sr(photos, *, loss: str = "feature", steps: int = 500, seconds: float | None = None,
              size: int = 128, batch: int = 4,
              lr: float = 2e-3, layer: str = SR_LAYER, tv_weight: float = 0.0,
@@ -374,3 +396,24 @@ def super_resolve(image, net="sr_feature", *, device=None) -> torch.Tensor:
     if not isinstance(model, SRNet):
         raise ValueError(f"net={net!r} is a {type(model).__name__}, not an SR net; shipped: {shipped_names('sr')}")
     return model(x)
+
+
+# --------------------------------------------------------------------------- measures
+
+@torch.no_grad()
+def feature_distance(img: torch.Tensor, ref: torch.Tensor, layer: str = "relu4_2", vgg=None) -> float:
+    """Relative feature distance sum (F - P)^2 / sum P^2 at ``layer`` (eq. 2 without the 1/2, scale-free).
+
+    img, ref: (1,3,H,W) in [0,1] of one size. relu4_2 measures how much of the photo's layout a
+    stylised image keeps (content distance); relu2_2 is the perceptual measure of lesson 07.
+    """
+    if img.shape != ref.shape:
+        raise ImageError(f"feature_distance needs images of one shape, got {tuple(img.shape)} and {tuple(ref.shape)}")
+    vgg = load_vgg19(device=img.device) if vgg is None else vgg
+    F, P = vgg(img, [layer])[layer], vgg(ref.to(img.device), [layer])[layer]
+    return float((F - P).pow(2).sum() / P.pow(2).sum().clamp_min(1e-12))
+
+
+def sharpness(img: torch.Tensor) -> float:
+    """Mean squared difference between neighbouring pixels (TV per pixel): blur lowers it."""
+    return float(tv_loss(img) / img.numel())

@@ -1,6 +1,8 @@
 """Fixtures shared by several test modules."""
+import getpass
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,18 +27,27 @@ def vgg_calls(monkeypatch):
     return calls
 
 
+def on_ci() -> bool:
+    """Whether the tests run on CI (env CI=true/1/yes): there, missing tools fail instead of skipping."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 @pytest.fixture
-def ipywidgets7_folder(request, tmp_path_factory):
-    """A folder holding Colab's ipywidgets 7.7.1 (installed once, cached); skips only off CI."""
+def ipywidgets7_folder():
+    """A folder holding Colab's ipywidgets 7.7.1 (installed once, cached); skips only off CI.
+
+    The cache is a folder in the system's temp dir (not pytest's cache, which
+    ``-p no:cacheprovider`` switches off); env NST_IPYWIDGETS7_DIR names a ready folder instead.
+    """
     sys.path.insert(0, str(Path(__file__).parent))
     try:
         import ipywidgets7
     finally:
         sys.path.pop(0)
-    cache = request.config.cache.mkdir("nst") if request.config.cache else tmp_path_factory.mktemp("c")
+    cache = Path(tempfile.gettempdir()) / f"nst-tests-{getpass.getuser()}"
     try:
         return ipywidgets7, ipywidgets7.target(cache)
     except RuntimeError as e:
-        if os.environ.get("CI"):
+        if on_ci():
             raise
         pytest.skip(f"cannot install ipywidgets 7.7.1 (offline?): {e}")

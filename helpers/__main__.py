@@ -17,7 +17,7 @@ DEFAULT_CONTENT, DEFAULT_STYLE = "chelsea", "swirls"
 #: schedule below instead: 192 px lays the picture out cheaply, 384 px adds the detail. Steps come
 #: from the library's default (one number: the same count at each stage) unless --steps is given.
 CLI_SIZE = (192, 384)
-CLI_STEPS = (100, 60)
+CLI_STEPS = (100, 50)
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 PROG = "python -m helpers"
 
@@ -124,7 +124,11 @@ def _main(argv):
         from .optimize import stylize
 
         if args["init"] not in _choices("init"):  # a file to start from
-            args["init"] = load_image(args["init"], device="cpu")
+            try:
+                args["init"] = load_image(args["init"], device="cpu")
+            except ImageError as e:
+                raise ImageError(f"argument --init: invalid choice: {args['init']!r} (choose from "
+                                 f"{', '.join(_choices('init'))}, or an image file): {e}") from None
         result = stylize(content, styles if len(styles) > 1 else styles[0], progress=not quiet, **args)
         path = save_image(result.image, output)
         for step, img in result.snapshots:

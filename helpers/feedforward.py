@@ -211,7 +211,9 @@ def train_transformer(style, photos, *, steps: int = 1000, seconds: float | None
     Each step takes ``batch`` random crops (``size`` px) of ``photos``, passes them through the net
     and minimises, with Adam, content_weight * mean (F - P)^2 at ``content_layer`` (eq. 2 per
     element) + style_weight * L_style (eq. 3, vs the Grams of ``style`` at ``style_size`` px) +
-    tv_weight * TV per element. ``callback(step, net, losses)``: return False to stop.
+    tv_weight * TV per element. ``seconds``: a time budget that ends training before ``steps``
+    (the learning-rate schedule follows whichever runs out first). ``net``: start from these
+    weights (e.g. :func:`train_identity`'s). ``callback(step, net, losses)``: return False to stop.
     Returns the net in eval mode, with ``net.history`` (one dict per step).
     """
     _check_steps(steps, size, batch)
@@ -324,7 +326,9 @@ def save_net(net: nn.Module, path, **meta) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu()
              for k, v in net.state_dict().items()}
-    torch.save({"state_dict": state, "meta": {**net.config, **meta}}, path)
+    # str subclasses (torch.__version__ is one) would not load with weights_only: store plain str
+    meta = {k: str(v) if isinstance(v, str) else v for k, v in {**net.config, **meta}.items()}
+    torch.save({"state_dict": state, "meta": meta}, path)
     return path
 
 

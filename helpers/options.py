@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from .errors import OptionError
+from .errors import ImageError, OptionError
 from .vgg import LAYER_NAMES, MIN_SIDE, POOLING, WEIGHTS
 
 INITS = ("content", "noise", "style", "blurred")
@@ -103,7 +103,6 @@ class Options:
         sizes = self.sizes
         for s in sizes:
             if s is not None and (not isinstance(s, int) or isinstance(s, bool) or s < MIN_SIDE):
-                from .images import ImageError  # an image-size problem: the image errors' class
                 raise ImageError(f"size={self.size!r}: each size must be a whole number of "
                                   f"pixels >= {MIN_SIDE}")
         steps = _as_list(self.steps)

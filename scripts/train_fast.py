@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     where = machine()
     print(f"{len(photos)} training photos; hold-out {HOLD_OUT}; device {device} ({where})", flush=True)
     common = {"photos": list(PHOTOS), "hold_out": list(HOLD_OUT), "machine": where,
-              "torch": torch.__version__}
+              "torch": str(torch.__version__)}
     if not a.no_sr:
         for loss in ff.SR_LOSSES:
             t0, c0 = time.perf_counter(), time.process_time()

@@ -24,10 +24,11 @@ def test_no_arguments_uses_embedded_defaults_and_signature(monkeypatch, tmp_path
     assert cli.main([]) == 0
     sig = inspect.signature(nst.stylize).parameters
     assert seen["content"] == "chelsea" and seen["style"] == "swirls"
-    for name in ("steps", "content_weight", "style_weight", "tv_weight", "init", "optimizer",
-                 "pooling", "weights", "seed", "style_scale", "preserve_color"):
+    for name in ("content_weight", "style_weight", "tv_weight", "init", "optimizer", "objective",
+                 "pooling", "weights", "seed", "style_scale", "preserve_color", "content_layers",
+                 "style_layers"):
         assert seen[name] == sig[name].default, name
-    assert seen["size"] == [cli.CLI_SIZE]
+    assert seen["size"] == list(cli.CLI_SIZE) and seen["steps"] == list(cli.CLI_STEPS)
     assert (tmp_path / "stylized.png").exists()
     assert "wrote" in capsys.readouterr().out
 
@@ -56,6 +57,12 @@ def run_cli(*args, cwd):
     (["--size", "abc"], "argument --size: invalid int value: 'abc'"),
     (["--size", "8", "--steps", "1"], "size=[8]"),
     (["--output", "result.txt", "--steps", "1"], "--output result.txt"),
+    (["--style-layers", "relu9_1"], "argument --style-layers: invalid choice: 'relu9_1'"),
+    (["--style-layer-weights", "relu1_1:2"], "is not LAYER=WEIGHT"),
+    (["--style-layer-weights", "relu4_2=1", "--steps", "1"], "style_layer_weights"),
+    (["--lr", "nan", "--steps", "1"], "lr=nan"),
+    (["--snapshot-every", "-1", "--steps", "1"], "snapshot_every=-1"),
+    (["--init", "no_such_start.png", "--steps", "1"], "no_such_start.png"),
     (["--device", "cuda:7", "--steps", "1"], "no cuda device"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
@@ -71,3 +78,42 @@ def test_text_file_as_style(tmp_path):
     bad.write_text("not a picture")
     r = run_cli("--style", str(bad), "--steps", "1", "--quiet", cwd=tmp_path)
     assert r.returncode == 2 and str(bad) in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_every_option_has_a_flag():
+    from helpers import options
+
+    flags = {a.dest for a in cli.build_parser()._actions}
+    wanted = {n for n, _, meta in options.described() if meta["cli"]}
+    assert wanted <= flags and {"callback", "cache", "progress"}.isdisjoint(flags)
+
+
+def test_output_is_checked_before_any_work(tmp_path, monkeypatch, capsys):
+    (tmp_path / "x.png").mkdir()
+    monkeypatch.setattr("helpers.optimize.stylize", lambda *a, **k: pytest.fail("ran"))
+    assert cli.main(["--output", str(tmp_path / "x.png")]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_layers_weights_and_masks_from_the_command_line(tmp_path):
+    left = tmp_path / "left.png"
+    mask = torch.zeros(1, 3, 32, 48)
+    mask[..., :24] = 1
+    nst.save_image(mask, left)
+    nst.save_image(1 - mask, tmp_path / "right.png")
+    out = tmp_path / "m.png"
+    code = cli.main(["--style", "mondrian", "--style", "op_art", "--masks", str(left),
+                     str(tmp_path / "right.png"), "--size", "48", "--steps", "2",
+                     "--style-layers", "relu1_1", "relu2_1", "--style-layer-weights", "relu1_1=2",
+                     "--content-layers", "relu3_1", "--output", str(out), "--quiet", "--device", "cpu"])
+    assert code == 0 and max(nst.load_image(out).shape[-2:]) == 48
+
+
+def test_ctrl_c_before_the_run_is_one_line(monkeypatch, capsys):
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("helpers.optimize.stylize", interrupted)
+    assert cli.main(["--steps", "1"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted" in err[0]

@@ -1,14 +1,21 @@
 """The lessons as committed: executed in full mode, no errors, small, Colab-ready, with exercises.
 
-(nbval runs them in quick mode separately: `pytest --nbval-lax notebooks`.)
+(nbval runs them in quick mode separately: `pytest --nbval-lax notebooks`; the slow test at the end
+runs the first lessons once more at a second size, so that their asserts are seen at two settings.)
 """
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MAX_BYTES = 3_000_000
+#: the lessons that teach the method and torch (issue 15): each has a coding exercise and one idiom
+CORE = [p for p in NOTEBOOKS if p.name[:2] in ("00", "01", "02", "03", "04")]
+IDIOMS = {"00": ["nn.Module", "state_dict", "register_forward_hook", ".to(dev", "no_grad", "synchronize"],
+          "01": ["torch.optim.LBFGS", "def closure", "zero_grad"]}
 
 
 def test_the_series_is_there():
@@ -68,3 +75,74 @@ def test_no_quick_mode_branching(nb):
     path, data = nb
     for c in data["cells"]:
         assert "NST_QUICK" not in text(c) or c["cell_type"] == "markdown", f"{path.name} reads NST_QUICK"
+
+
+def solution_cells(data):
+    return [c for c in data["cells"] if c["cell_type"] == "code"
+            and re.match(r"#\s*(@title\s+)?Solution", text(c))]
+
+
+def test_solutions_are_hidden_in_jupyterlab_and_colab(nb):
+    path, data = nb
+    for c in solution_cells(data):
+        meta = c.get("metadata", {})
+        assert text(c).startswith("#@title Solution"), f"{path.name}: Colab's form view needs '#@title' first"
+        assert meta.get("cellView") == "form", f"{path.name}: Colab hides a solution only in form view"
+        assert meta.get("jupyter", {}).get("source_hidden"), f"{path.name}: JupyterLab hides it by source_hidden"
+
+
+def test_every_solution_passed_its_check(nb):
+    path, data = nb
+    for c in solution_cells(data):
+        if "check" in text(c):
+            out = "".join(t for o in c.get("outputs", []) for t in o.get("text", o.get("data", {}).get("text/plain", [])))
+            assert ": correct" in out, f"{path.name}: a solution's committed output is not 'correct': {text(c)[:80]!r}"
+
+
+def test_no_saved_widget_state(nb):
+    path, data = nb
+    assert "widgets" not in data["metadata"], f"{path.name}: strip metadata.widgets (dead widgets in JupyterLab)"
+    views = [o for c in data["cells"] for o in c.get("outputs", [])
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert not views, f"{path.name}: {len(views)} outputs point at widget models that are not saved"
+
+
+def test_setup_updates_colab_and_works_from_a_plain_clone(nb):
+    path, data = nb
+    setup = text(next(c for c in data["cells"] if c["cell_type"] == "code"))
+    assert "git -C {repo} pull" in setup and "git clone" in setup, "an earlier Colab copy must be updated"
+    assert "sys.path.insert(0, repo)" in setup and "os.path.dirname(os.getcwd())" in setup
+
+
+@pytest.fixture(params=CORE, ids=lambda p: p.name)
+def core(request):
+    return request.param, json.loads(request.param.read_text())
+
+
+def test_core_lessons_have_a_coding_exercise_and_say_how_to_set_the_mode(core):
+    path, data = core
+    coding = [c for c in solution_cells(data) if re.search(r"^(def|class) ", text(c), re.M) and "check" in text(c)]
+    assert coding, f"{path.name}: needs an exercise where the learner writes a function, checked by helpers"
+    prose = "".join(text(c) for c in data["cells"] if c["cell_type"] == "markdown")
+    assert "%env NST_MODE=demo" in prose, f"{path.name}: say in the lesson how to pick the demo setting"
+    code = "".join(text(c) for c in data["cells"] if c["cell_type"] == "code")
+    for idiom in IDIOMS.get(path.name[:2], []):
+        assert idiom in code, f"{path.name}: the torch idiom {idiom!r} is not taught"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_lesson_asserts_hold_at_a_second_size(path, monkeypatch):
+    """Quick mode at 1.5x the quick sizes: the lesson's asserts must not depend on the size (the
+    quick size itself is the nbval run of the same test command)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("NST_QUICK", "1")
+    monkeypatch.setenv("NST_SIZE_SCALE", os.environ.get("NST_SECOND_SCALE", "1.5"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    book = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(book, timeout=900, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
+    client.execute()  # raises CellExecutionError, with the failing cell, on any error or assert
+    setup = next(c for c in book.cells if c.cell_type == "code")
+    assert "Sizes x" in "".join(o.get("text", "") for o in setup.get("outputs", []))  # it ran at the second size

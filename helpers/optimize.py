@@ -8,14 +8,13 @@ live in :mod:`helpers.options`.
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import inspect
 import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as nnf
@@ -26,7 +25,8 @@ from .images import ImageError, check_image, load_image
 from .lbfgs import BoxLBFGS
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .options import (CONTENT_LAYERS, DEFAULT_LR, INITS, OBJECTIVES, OPTIMIZERS,  # noqa: F401
-                      PRESERVE_COLOR, STYLE_LAYERS, Options)
+                      PRESERVE_COLOR, STYLE_LAYERS, Options)  # (re-exported: older imports)
+from .records import Result, Stage, StopReason  # noqa: F401  (also importable from here)
 from .vgg import MIN_SIDE, load_vgg19
 
 #: L-BFGS keeps 2 * history image-sized vectors: 20 costs 480 MB at 1024^2 (vs 2.4 GB for torch's
@@ -36,51 +36,6 @@ LBFGS_HISTORY = 20
 #: RGB speckle that VGG19 barely sees and so never removes (lesson 01 measures it); a quarter of
 #: that gives the optimiser the same random start with little left over.
 NOISE_AMPLITUDE = 0.25
-
-
-class StopReason(str, enum.Enum):
-    """Why a run ended. Compares equal to its string value ("finished", ...)."""
-
-    FINISHED = "finished"
-    CALLBACK = "callback"
-    INTERRUPTED = "interrupted"
-    NON_FINITE = "non-finite loss"
-    CALLBACK_ERROR = "callback error"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass
-class Stage:
-    """One coarse-to-fine stage: its size, how many steps ran, where its best image came from."""
-
-    size: tuple[int, int]
-    steps: int
-    best_step: int
-    best_loss: float
-    seconds: float
-
-
-@dataclass
-class Result:
-    """What a run returns. image: (1,3,H,W) in [0,1] on the CPU, the lowest-loss image seen in the
-    last stage that ran; ``loss`` is that image's total loss under that stage's objective."""
-
-    image: torch.Tensor
-    history: list[dict] = field(default_factory=list)  # per step: step, seconds, stage, total, content, style, tv
-    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, image)
-    seconds: float = 0.0
-    stopped_reason: StopReason = StopReason.FINISHED
-    best_step: int = 0
-    stages: list[Stage] = field(default_factory=list)
-    loss: float = math.nan
-    error: BaseException | None = None  # what a failing callback raised (stopped_reason says so)
-
-    @property
-    def sizes(self) -> list[tuple[int, int]]:
-        """(H, W) of each stage that ran."""
-        return [s.size for s in self.stages]
 
 
 class _Stop(Exception):

@@ -1,0 +1,53 @@
+"""What a run reports: why it stopped, each coarse-to-fine stage, and the Result ``stylize`` returns."""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+
+class StopReason(str, enum.Enum):
+    """Why a run ended. Compares equal to its string value ("finished", ...)."""
+
+    FINISHED = "finished"
+    CALLBACK = "callback"
+    INTERRUPTED = "interrupted"
+    NON_FINITE = "non-finite loss"
+    CALLBACK_ERROR = "callback error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Stage:
+    """One coarse-to-fine stage: its size, how many steps ran, where its best image came from."""
+
+    size: tuple[int, int]
+    steps: int
+    best_step: int
+    best_loss: float
+    seconds: float
+
+
+@dataclass
+class Result:
+    """What a run returns. image: (1,3,H,W) in [0,1] on the CPU, the lowest-loss image seen in the
+    last stage that ran; ``loss`` is that image's total loss under that stage's objective."""
+
+    image: torch.Tensor
+    history: list[dict] = field(default_factory=list)  # per step: step, seconds, stage, total, content, style, tv
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, image)
+    seconds: float = 0.0
+    stopped_reason: StopReason = StopReason.FINISHED
+    best_step: int = 0
+    stages: list[Stage] = field(default_factory=list)
+    loss: float = math.nan
+    error: BaseException | None = None  # what a failing callback raised (stopped_reason says so)
+
+    @property
+    def sizes(self) -> list[tuple[int, int]]:
+        """(H, W) of each stage that ran."""
+        return [s.size for s in self.stages]

@@ -189,7 +189,7 @@ def stylize(content, style, **options) -> Result:
     device = pick_device(o.device)
     dtype = resolve_precision(o.precision, device)
     gen = seed_everything(o.seed)
-    vgg = load_vgg19(o.weights, o.pooling, device)
+    vgg = load_vgg19(o.weights, o.pooling, device, padding=o.padding)
 
     top = max((s for s in sizes if s is not None), default=None)
     content_full = None if content is None else load_image(content, size=top, device=device)
@@ -202,7 +202,7 @@ def stylize(content, style, **options) -> Result:
 
     layers = tuple(dict.fromkeys((*(o.content_layers if o.content_weight else ()),
                                   *(o.style_layers if o.style_weight else ()))))
-    base = (o.weights, o.pooling, str(device))
+    base = (o.weights, o.pooling, o.padding, str(device))
     result = Result(image=torch.empty(0))
     t0 = time.perf_counter()
     x, retried, stage = None, False, 0

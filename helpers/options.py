@@ -13,7 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from .errors import ImageError, OptionError
-from .vgg import LAYER_NAMES, MIN_SIDE, POOLING, WEIGHTS
+from .vgg import LAYER_NAMES, MIN_SIDE, PADDING, POOLING, WEIGHTS
 
 INITS = ("content", "noise", "style", "blurred")
 OPTIMIZERS = ("lbfgs", "adam")
@@ -66,6 +66,7 @@ class Options:
     lr: float | None = _opt(None, "step size (None: 1.0 for L-BFGS, 0.02 for Adam)")
     weights: str = _opt("caffe", "VGG19 weights", choices=WEIGHTS)
     pooling: str = _opt("max", "VGG19 pooling", choices=POOLING)
+    padding: str = _opt("reflect", "VGG19 conv padding (zeros: as trained; leaves a frame)", choices=PADDING)
     preserve_color: str | None = _opt(None, "keep the content's colours", choices=PRESERVE_COLOR)
     precision: str | None = _opt(None, "VGG pass precision (None: per device default)",
                                  choices=PRECISIONS)

@@ -21,6 +21,12 @@ BLOCKS = (2, 2, 4, 4, 4)
 CHANNELS = (64, 128, 256, 512, 512)
 WEIGHTS = ("caffe", "torchvision", "random")
 POOLING = ("max", "avg")
+#: How each 3x3 conv pads its input. "reflect" (default) mirrors the image across its edges;
+#: "zeros" is how the network was trained. With zeros the border of every image gives features
+#: of its own (the conv sees the grey of the mean pixel beyond the edge), the style image's Grams
+#: contain them, and the optimiser paints them back as a thin frame a few pixels inside the
+#: result's edges. Mirrored borders look like the interior to every filter: no frame (lesson 03).
+PADDING = ("reflect", "zeros")
 #: Mean pixel of the Caffe training set in BGR order, 0-255 scale (Simonyan & Zisserman).
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -53,18 +59,20 @@ class VGG19(nn.Module):
     normalised RGB. Callers never need to know which.
     """
 
-    def __init__(self, weights: str = "caffe", pooling: str = "max"):
+    def __init__(self, weights: str = "caffe", pooling: str = "max", padding: str = "reflect"):
         super().__init__()
         if weights not in WEIGHTS:
             raise ValueError(f"weights={weights!r} is not one of {WEIGHTS}")
         if pooling not in POOLING:
             raise ValueError(f"pooling={pooling!r} is not one of {POOLING}")
-        self.weights, self.pooling = weights, pooling
+        if padding not in PADDING:
+            raise ValueError(f"padding={padding!r} is not one of {PADDING}")
+        self.weights, self.pooling, self.padding = weights, pooling, padding
         self.normalized = False  # load_vgg19(normalized=True) loads rescaled filters and sets it
         c_in = 3
         for b, (n, c) in enumerate(zip(BLOCKS, CHANNELS), start=1):
             for i in range(1, n + 1):
-                self.add_module(f"conv{b}_{i}", nn.Conv2d(c_in, c, 3, padding=1))
+                self.add_module(f"conv{b}_{i}", nn.Conv2d(c_in, c, 3, padding=1, padding_mode=padding))
                 # in-place ReLU would overwrite conv outputs that callers ask for (conv4_2 ...)
                 self.add_module(f"relu{b}_{i}", nn.ReLU())
                 c_in = c
@@ -245,13 +253,14 @@ def normalized_state_dict(state: dict[str, torch.Tensor], scales: dict[str, torc
 
 
 _STATE_DICTS = {"caffe": caffe_state_dict, "torchvision": torchvision_state_dict, "random": random_state_dict}
-#: (weights, pooling, device, normalized) -> frozen network
-_CACHE: dict[tuple[str, str, str, bool], VGG19] = {}
+#: (weights, pooling, device, normalized, padding) -> frozen network
+_CACHE: dict[tuple[str, str, str, bool, str], VGG19] = {}
 
 
 def load_vgg19(weights: str = "caffe", pooling: str = "max", device=None, *, normalized: bool = False,
-               cache: bool = True) -> VGG19:
-    """A frozen VGG19 (eval mode, no parameter grads) on ``device``, cached per (weights, pooling, device, normalized).
+               padding: str = "reflect", cache: bool = True) -> VGG19:
+    """A frozen VGG19 (eval mode, no parameter grads) on ``device``, cached per (weights, pooling,
+    device, normalized, padding).
 
     weights: "caffe" (original VGG19, offline; the default, as in Gatys et al.), "torchvision"
     (IMAGENET1K_V1, downloaded once) or "random" (seeded He init). pooling: "max" or "avg"
@@ -261,14 +270,15 @@ def load_vgg19(weights: str = "caffe", pooling: str = "max", device=None, *, nor
     activation over images and positions is 1, measured here on the embedded content photos with
     max pooling (see :func:`normalization_scales`). Features are the un-normalised ones divided
     per channel, so the equal layer weights w_l = 1/L of eq. 3 weigh layers evenly (lesson 05).
+    padding: "reflect" (default) or "zeros" (as trained); see :data:`PADDING` for why.
     """
     if not isinstance(normalized, bool):
         raise ValueError(f"normalized={normalized!r} must be True or False")
     device = pick_device(device)
-    key = (weights, pooling, str(device), normalized)
+    key = (weights, pooling, str(device), normalized, padding)
     if cache and key in _CACHE:
         return _CACHE[key]
-    vgg = VGG19(weights, pooling)
+    vgg = VGG19(weights, pooling, padding)
     state = _STATE_DICTS[weights]()
     if normalized:
         state = normalized_state_dict(state, normalization_scales(weights))

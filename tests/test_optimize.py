@@ -367,19 +367,43 @@ def binary_texture(seed, side=64):
     return img[None]
 
 
-STALL_CASES = [("relu1_1",), ("relu1_1", "relu2_1"), O.STYLE_LAYERS]
+#: (layers, the fall in 30 steps the test wants). Measured with mirrored padding at 48 and 64 px,
+#: seeds 0-2, AVX-512 and SSE4.1 kernels: relu1_1 580x-3600x; relu1_1+relu2_1 60x-600x; the five
+#: default layers 11x-22x (Adam, at its default rate: 8x-20x). Before the trust region one cell
+#: (relu1_1, binary, seed 1) fell 2x-4x: a stall.
+STALL_CASES = [(("relu1_1",), 100), (("relu1_1", "relu2_1"), 20), (O.STYLE_LAYERS, 8)]
 
 
-@pytest.mark.parametrize("layers", STALL_CASES, ids=["relu1_1", "relu1+2", "default"])
+@pytest.mark.parametrize("layers, fall", STALL_CASES, ids=["relu1_1", "relu1+2", "default"])
 @pytest.mark.parametrize("image", ["smooth", "binary"])
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_texture_from_noise_never_stalls(layers, image, precision):
-    # measured (64 px, seeds 0-2, both ISAs): falls 60x-3000x in 30 steps; the test wants 10x
+def test_texture_from_noise_never_stalls(layers, fall, image, precision):
     style = nst.load_image("swirls", size=64, device="cpu") if image == "smooth" else binary_texture(1)
     for seed in (0, 1):
         r = nst.synthesize_texture(style, layers=layers, size=48, steps=30, seed=seed,
                                    precision=precision, progress=False, device="cpu")
-        assert r.loss < r.history[0]["total"] / 10, (seed, r.history[0]["total"], r.loss)
+        assert r.loss < r.history[0]["total"] / fall, (seed, r.history[0]["total"], r.loss)
+
+
+def test_box_lbfgs_never_steps_outside_its_trust_region():
+    # a flat quadratic: after its first pairs L-BFGS would jump the whole way (0.4 RMS) at once
+    target = 0.5 + 0.4 * torch.sign(torch.randn(400, generator=torch.Generator().manual_seed(0)))
+    x = torch.full((400,), 0.5, requires_grad=True)
+    opt = O.BoxLBFGS(x, history=10)
+    moves = []
+    for _ in range(40):
+        before = x.detach().clone()
+
+        def closure():
+            opt.zero_grad()
+            loss = 1e-3 * ((x - target) ** 2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        moves.append(float((x.detach() - before).pow(2).mean().sqrt()))
+    assert max(moves) <= opt.max_step * (1 + 1e-5), max(moves)
+    assert float((x.detach() - target.clamp(0, 1)).abs().max()) < 1e-3  # and it still gets there
 
 
 @pytest.mark.parametrize("layer", ["conv1_2", "conv3_2", "conv5_2"])

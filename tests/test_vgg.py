@@ -191,7 +191,7 @@ def test_normalized_mean_activation_is_one(normalized, photos):
     scales = V.normalization_scales()
     for n in RELUS:
         live = scales["conv" + n[4:]] != 1  # a filter silent on every photo is left alone
-        assert live.float().mean() > 0.99, n
+        assert live.float().mean() > 0.95, n  # measured: all live to relu5_3, 97.3 % at relu5_4
         m = means[n][live]
         assert float((m - 1).abs().max()) < 2e-3, (n, float(m.min()), float(m.max()))
     # before normalising, the filters' means spread over orders of magnitude (measured: ~1e4)
@@ -250,3 +250,25 @@ def test_normalized_random_network():
     photos = [nst.load_image(p, size=64, device="cpu") for p in V._photos()]
     m = photo_means(net, photos, ["relu2_1"])["relu2_1"]
     assert torch.allclose(scales["conv2_1"][m > 0], m[m > 0], rtol=2e-3)
+
+
+@pytest.mark.parametrize("padding", ["reflect", "zeros"])
+def test_borders_give_no_features_of_their_own_with_reflect_padding(padding):
+    # A uniform image has nothing to see anywhere. Mirrored borders keep every layer uniform (the
+    # style Grams then hold no "edge of the picture" features for the optimiser to paint back as a
+    # frame); zero padding, as trained, lights up the border at every depth.
+    vgg = V.load_vgg19(padding=padding, device="cpu")
+    grey = torch.full((1, 3, 61, 80), 0.4)
+    for name, F in vgg(grey, ["relu1_1", "relu3_1", "relu5_1"]).items():
+        spread = float(F.std(dim=(-2, -1)).max() / F.mean(dim=(-2, -1)).abs().max().clamp_min(1e-6))
+        if padding == "reflect":
+            assert spread < 1e-4, (name, spread)
+        else:
+            assert spread > 0.05, (name, spread)
+
+
+def test_padding_is_checked_and_cached_apart():
+    assert V.load_vgg19(padding="zeros", device="cpu") is not V.load_vgg19(device="cpu")
+    assert V.load_vgg19(device="cpu").padding == "reflect"
+    with pytest.raises(ValueError, match="padding='same'.*reflect"):
+        V.load_vgg19(padding="same", device="cpu")

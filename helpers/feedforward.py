@@ -29,9 +29,10 @@ from .vgg import load_vgg19
 
 CONTENT_LAYER = "relu2_2"  # Johnson et al.'s choice: keeps layout and edges, frees colour and texture
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-#: Loss weights of :func:`train_transformer`, for per-element mean content and TV terms and
-#: eq. 3's L_style; measured on the embedded styles (scripts/train_fast.py).
-CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = 1.0, 5e-6, 4e6
+#: Loss weights of :func:`train_transformer` for its *relative* terms (each a squared error divided
+#: by its value for all-zero features, like the engine's objective="relative"), so one balance can
+#: serve every style; set from short CPU runs (a few hundred steps) on the embedded styles.
+CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = 1.0, 10.0, 1.0
 SR_LOSSES = ("pixel", "feature")
 SR_LAYER = "relu2_2"  # the SR feature loss of Johnson et al.
 
@@ -79,27 +80,42 @@ class TransformerNet(nn.Module):
     bright one get the same stylisation, and it trains far better than batch norm, whose statistics
     mix the images of a batch (and differ between training and a single test image). H, W any size:
     :func:`fast_stylize` pads to a multiple of 4.
+
+    Our departure, ``skip=True``: the instance-normalised photo is added to the last conv's output
+    before the sigmoid, and that conv starts small, so an untrained net already returns the photo
+    (contrast-normalised) and a few hundred steps go into the style instead of into learning to draw
+    the photo at all. Johnson et al. train for 40,000 steps and need no such help.
     """
 
-    def __init__(self, channels: Sequence[int] = (16, 32, 64), n_res: int = 4):
+    def __init__(self, channels: Sequence[int] = (16, 32, 64), n_res: int = 4, skip: bool = True):
         super().__init__()
         c1, c2, c3 = channels
-        self.config = {"kind": "transformer", "channels": [c1, c2, c3], "n_res": n_res}
+        self.config = {"kind": "transformer", "channels": [c1, c2, c3], "n_res": n_res, "skip": skip}
         self.down = nn.Sequential(ConvLayer(3, c1, 9), ConvLayer(c1, c2, 3, 2), ConvLayer(c2, c3, 3, 2))
         self.res = nn.Sequential(*[ResidualBlock(c3) for _ in range(n_res)])
         self.up = nn.Sequential(UpsampleConv(c3, c2), UpsampleConv(c2, c1))
         self.out = ConvLayer(c1, 3, 9, norm=False, relu=False)
+        self.skip = nn.InstanceNorm2d(3, affine=True) if skip else None
+        if skip:  # sigmoid(z) of a standardised photo z has about a photo's contrast (std ~0.2)
+            with torch.no_grad():
+                self.out[1].weight.mul_(0.1), self.out[1].bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.out(self.up(self.res(self.down(x)))))  # (B, 3, H, W)
+        z = self.out(self.up(self.res(self.down(x))))  # (B, 3, H', W'): H' = H rounded up to a multiple of 4
+        if self.skip is not None:
+            z = z[..., : x.shape[-2], : x.shape[-1]] + self.skip(x)
+        return torch.sigmoid(z)
 
 
 class SRNet(nn.Module):
     """x4 super-resolution net after Johnson et al.: (B,3,h,w) -> (B,3,4h,4w) in [0,1].
 
     Residual blocks at the low resolution (cheap), two resize-convs up, a 9x9 conv to RGB. It
-    predicts a correction of the bicubic upsampling, so an untrained net already gives bicubic.
-    Batch-free (no normalisation): SR must keep the photo's own contrast, which instance norm removes.
+    predicts a correction of the bicubic upsampling, times a learnt ``gain`` that starts at 0
+    (ReZero, Bachlechner et al. 2020), so an untrained net already gives bicubic. A zero-initialised
+    last conv would do the same, but Adam's first step then moves all its 9*9*32 weights together,
+    the correction overshoots, and undoing it drives every ReLU before it dead; a zero gain makes the
+    first steps small. No normalisation: SR must keep the photo's own contrast, which instance norm removes.
     """
 
     def __init__(self, channels: int = 32, n_res: int = 4):
@@ -110,11 +126,11 @@ class SRNet(nn.Module):
         self.res = nn.Sequential(*[ResidualBlock(c, norm=False) for _ in range(n_res)])
         self.up = nn.Sequential(UpsampleConv(c, c, norm=False), UpsampleConv(c, c, norm=False))
         self.out = ConvLayer(c, 3, 9, norm=False, relu=False)
-        nn.init.zeros_(self.out[1].weight), nn.init.zeros_(self.out[1].bias)  # start at bicubic
+        self.gain = nn.Parameter(torch.zeros(1))  # start at bicubic
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        base = nnf.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
-        return (base + self.out(self.up(self.res(self.head(x))))).clamp(0, 1)
+        base = nnf.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)  # (B, 3, 4h, 4w)
+        return (base + self.gain * self.out(self.up(self.res(self.head(x))))).clamp(0, 1)
 
 
 def downsample(img: torch.Tensor, factor: int = 4) -> torch.Tensor:
@@ -201,7 +217,7 @@ def _loop(net, steps, seconds, losses_fn, lr, callback, progress, desc):
 
 
 def train_transformer(style, photos, *, steps: int = 1000, seconds: float | None = None,
-                      size: int = 128, batch: int = 1, style_size: int = 256, lr: float = 5e-3, content_weight: float = CONTENT_WEIGHT,
+                      size: int = 128, batch: int = 1, style_size: int = 256, lr: float = 3e-3, content_weight: float = CONTENT_WEIGHT,
                       style_weight: float = STYLE_WEIGHT, tv_weight: float = TV_WEIGHT,
                       content_layer: str = CONTENT_LAYER, style_layers: Sequence[str] = STYLE_LAYERS,
                       net: TransformerNet | None = None, seed: int = 0, device=None,
@@ -209,11 +225,11 @@ def train_transformer(style, photos, *, steps: int = 1000, seconds: float | None
     """Train a :class:`TransformerNet` to stylise any photo like ``style`` (Johnson et al. 2016).
 
     Each step takes ``batch`` random crops (``size`` px) of ``photos``, passes them through the net
-    and minimises, with Adam, content_weight * mean (F - P)^2 at ``content_layer`` (eq. 2 per
-    element) + style_weight * L_style (eq. 3, vs the Grams of ``style`` at ``style_size`` px) +
-    tv_weight * TV per element. ``seconds``: a time budget that ends training before ``steps``
-    (the learning-rate schedule follows whichever runs out first). ``net``: start from these
-    weights (e.g. :func:`train_identity`'s). ``callback(step, net, losses)``: return False to stop.
+    and minimises, with Adam, content_weight * sum (F - P)^2 / sum P^2 at ``content_layer`` (eq. 2,
+    relative) + style_weight * L_style / L_style(zero features) (eqs. 3-4 relative, vs the Grams
+    of ``style`` at ``style_size`` px) + tv_weight * TV per pixel value. ``seconds``: a time budget
+    that ends training before ``steps`` (the learning-rate schedule follows whichever runs out first). ``net``: start from these
+    weights (e.g. a net trained before). ``callback(step, net, losses)``: return False to stop.
     Returns the net in eval mode, with ``net.history`` (one dict per step).
     """
     _check_steps(steps, size, batch)
@@ -224,6 +240,11 @@ def train_transformer(style, photos, *, steps: int = 1000, seconds: float | None
     with torch.no_grad():
         A = {k: gram_matrix(v, normalize=True) for k, v in
              vgg(load_image(style, size=style_size, device=device), style_layers).items()}
+    # L_style / (its value for all-zero features): the styles' Grams differ in size by 300x (a
+    # muted low-poly cat vs a black-and-white op-art), so raw eq. 3 would need a weight per style.
+    # One divisor for all layers keeps eq. 3's emphasis on the deep, texture-making relu4_1.
+    zero = sum(float(a.pow(2).sum()) / (4 * a.shape[-1] ** 2) for a in A.values()) / len(A)
+    w = {k: 1 / len(A) / max(zero, 1e-30) for k in A}
     net = (net or TransformerNet()).to(device)
     layers = list(dict.fromkeys([content_layer, *style_layers]))
 
@@ -233,34 +254,13 @@ def train_transformer(style, photos, *, steps: int = 1000, seconds: float | None
             P = vgg(x, [content_layer])[content_layer]
         y = net(x)
         feats = vgg(y, layers)
-        lc = content_loss(feats[content_layer], P) * 2 / P.numel()
-        ls = style_loss({k: feats[k] for k in style_layers}, {k: a for k, a in A.items()}) / batch
+        lc = content_loss(feats[content_layer], P) * 2 / P.pow(2).sum().clamp_min(1e-12)
+        ls = style_loss({k: feats[k] for k in style_layers}, A, layer_weights=w) / batch
         ltv = tv_loss(y) / y.numel()
         return {"total": content_weight * lc + style_weight * ls + tv_weight * ltv,
                 "content": lc, "style": ls, "tv": ltv}
 
     return _loop(net, steps, seconds, losses, lr, callback, progress, "train transformer")
-
-
-def train_identity(photos, *, steps: int = 300, seconds: float | None = None, size: int = 128,
-                   batch: int = 2, lr: float = 5e-3, net: TransformerNet | None = None, seed: int = 0,
-                   device=None, callback: Callable | None = None, progress: bool = True) -> TransformerNet:
-    """Warm start: teach a :class:`TransformerNet` to give back its input (pixel MSE, no VGG).
-
-    Costs a fraction of a style step, and a net that already reproduces photos spends its style
-    training on the style instead of first learning to draw the content (scripts/train_fast.py).
-    """
-    _check_steps(steps, size, batch)
-    device = pick_device(device)
-    gen = seed_everything(seed)
-    imgs = _photos(photos, device)
-    net = (net or TransformerNet()).to(device)
-
-    def losses(step):
-        x = random_crops(imgs, batch, size, gen).to(device)  # (B, 3, size, size)
-        return {"total": (net(x) - x).pow(2).mean()}
-
-    return _loop(net, steps, seconds, losses, lr, callback, progress, "train identity")
 
 
 def train_sr(photos, *, loss: str = "feature", steps: int = 500, seconds: float | None = None,
@@ -352,7 +352,7 @@ def load_net(net, device=None) -> nn.Module:
         meta = dict(ckpt["meta"])
         kind = meta.pop("kind")
         cls = _KINDS[kind]
-        args = {k: meta[k] for k in ("channels", "n_res")}
+        args = {k: meta[k] for k in ("channels", "n_res", "skip") if k in meta}
         model = cls(**args)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v
                                for k, v in ckpt["state_dict"].items()})

@@ -315,3 +315,59 @@ def stage_seconds(result) -> list[float]:
         times.append(ends[stage] - before)
         before = ends[stage]
     return times
+
+
+def reachable(url: str, timeout: float = 3.0) -> bool:
+    """True when a TCP connection to ``url``'s host opens within ``timeout`` seconds (lesson 05).
+
+    For sections that download something when online (Colab) and skip in one line offline (CI, a
+    laptop on a train): the name lookup and the connection run in a daemon thread, so a machine
+    whose network drops packets, or whose resolver never answers, waits ``timeout`` and no longer.
+    """
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    if not parts.hostname:
+        raise ValueError(f"url={url!r} names no host (e.g. 'https://download.pytorch.org')")
+    port = parts.port or (80 if parts.scheme == "http" else 443)
+    ok = threading.Event()
+
+    def attempt():
+        try:
+            socket.create_connection((parts.hostname, port), timeout=timeout).close()
+            ok.set()
+        except OSError:
+            pass
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return ok.is_set()
+
+
+def layout_kept(img: torch.Tensor, ref: torch.Tensor, n: int = 8) -> float:
+    """How much of ``ref``'s layout ``img`` keeps: the correlation of their n x n grey thumbnails (lesson 05).
+
+    Both images (1, 3, H, W) in [0, 1], of the same aspect, are turned to luminance and averaged
+    down to n x n cells; the result is the Pearson correlation of the two thumbnails, from -1 to 1:
+    1 = the same arrangement of light and dark (brightness and contrast do not matter), 0 = none of
+    it, as for a texture rebuilt from Gram matrices alone. n = 8 asks about the large-scale layout,
+    a larger n about finer detail. Size-free: the same number at any resolution of the same images.
+    """
+    import torch.nn.functional as F
+
+    if not (isinstance(n, int) and n >= 2):
+        raise ValueError(f"n={n!r} must be an int >= 2 (the thumbnail's side)")
+    luma = torch.tensor([0.299, 0.587, 0.114])
+
+    def thumb(t):
+        t = t.detach().float().cpu()
+        if t.dim() != 4 or t.shape[1] != 3:
+            raise ValueError(f"layout_kept needs (1, 3, H, W) images, got {tuple(t.shape)}")
+        g = F.adaptive_avg_pool2d((t * luma.view(1, 3, 1, 1)).sum(1, keepdim=True), n).flatten()
+        return g - g.mean()
+
+    a, b = thumb(img), thumb(ref)
+    return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12))

@@ -51,10 +51,10 @@ def curve(task, optimizer, size, seed, precision, steps):
     return [h[0] / best[min(i, len(h) - 1)] for i in (10, 30, steps - 1)]
 
 
-def stall(quick: bool):
-    sizes = [64] if quick else [64, 128, 256]
-    seeds = [0] if quick else [0, 1, 2]
-    steps = 30 if quick else 100
+def stall(quick: bool, sizes=None, seeds=None, steps=None):
+    sizes = sizes or ([64] if quick else [64, 128, 256])
+    seeds = seeds or ([0] if quick else [0, 1, 2])
+    steps = steps or (30 if quick else 100)
     smooth, binary = "swirls", binary_texture(1)
     tasks = [("texture", (("relu1_1",), smooth)), ("texture", (STYLE_LAYERS, smooth)),
              ("texture", (("relu1_1",), binary)), ("texture", (STYLE_LAYERS, binary))]
@@ -68,8 +68,8 @@ def stall(quick: bool):
         label = task[0] + ":" + (task[1] if isinstance(task[1], str)
                                  else f"{'relu1_1' if len(task[1][0]) == 1 else 'default'}/{names[id(task[1][1])]}")
         for size in sizes if task[0] != "recon" or not quick else [64]:
-            for seed in seeds if size == 64 else seeds[:1]:
-                for precision in ("fp32", "bf16") if size == 64 else ("fp32",):
+            for seed in seeds if size == min(sizes) else seeds[:1]:
+                for precision in ("fp32", "bf16") if size == min(sizes) else ("fp32",):
                     lb = curve(task, "lbfgs", size, seed, precision, steps)
                     ad = curve(task, "adam", size, seed, precision, steps)
                     ok = (lb[1] >= 10 or ad[1] < 10) and lb[2] >= ad[2]
@@ -120,9 +120,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--part", choices=["stall", "sizes", "cost", "all"], default="all")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: check the script runs")
+    ap.add_argument("--sizes", type=int, nargs="+", help="stall matrix sizes (default 64 128 256)")
+    ap.add_argument("--seeds", type=int, nargs="+", help="stall matrix seeds at the smallest size")
+    ap.add_argument("--steps", type=int, help="stall matrix steps (default 100)")
     a = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    for name, fn in (("stall", stall), ("sizes", sizes), ("cost", cost)):
+    if a.part in ("stall", "all"):
+        stall(a.quick, a.sizes, a.seeds, a.steps)
+    for name, fn in (("sizes", sizes), ("cost", cost)):
         if a.part in (name, "all"):
             fn(a.quick)
 

@@ -12,6 +12,7 @@ machine it was trained on.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import platform
 import sys
@@ -76,6 +77,7 @@ def main(argv=None) -> None:
     p.add_argument("--seconds", type=float, default=200, help="training time per style net")
     p.add_argument("--steps", type=int, default=4000, help="at most this many steps per style net")
     p.add_argument("--size", type=int, default=96, help="crop size in px")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate of the style nets (default: train_transformer's)")
     p.add_argument("--photo-side", type=int, default=160,
                    help="training photos' long side in px: a crop then shows a whole scene, as a test photo does")
     p.add_argument("--sr-seconds", type=float, default=60, help="training time per SR net")
@@ -107,14 +109,15 @@ def main(argv=None) -> None:
 
     for style in a.styles:
         t0, c0 = time.perf_counter(), time.process_time()
-        net = ff.train_transformer(style, photos, steps=a.steps, seconds=a.seconds, size=a.size,
+        lr = a.lr if a.lr is not None else inspect.signature(ff.train_transformer).parameters["lr"].default
+        net = ff.train_transformer(style, photos, steps=a.steps, seconds=a.seconds, size=a.size, lr=lr,
                                    device=device, progress=False)
         cpu = time.process_time() - c0
         secs = time.perf_counter() - t0
         h = net.history[-1]
         path = ff.save_net(net, a.out / f"{style}.pt", style=style, steps=h["step"],
                            seconds=round(secs, 1), cpu_seconds=round(cpu, 1), crop=a.size,
-                           photo_side=a.photo_side, **common)
+                           photo_side=a.photo_side, lr=lr, **common)
         print(f"{style}: {h['step']} steps in {secs:.0f} s ({cpu:.0f} s CPU), content {h['content']:.3g} style "
               f"{h['style']:.3g} -> {path.name} ({path.stat().st_size / 1e3:.0f} kB)", flush=True)
         if a.preview:

@@ -88,12 +88,12 @@ def distances(img, photo, style):
     return h["content"], h["style"]
 
 
-def sizes(quick: bool):
-    px = [64, 96] if quick else [96, 256, 512]
-    steps = 20 if quick else 80
+def sizes(quick: bool, px=None, styles=("swirls", "pointillism"), steps=None):
+    px = px or ([64, 96] if quick else [96, 256, 512])
+    steps = steps or (20 if quick else 80)
     print(f"\n2. size invariance: defaults, {steps} steps (photo lost <= 0.7 and within 1.25x; style left <= 0.05)")
     print(f"{'style':<14}{'px':>5} {'photo lost':>11} {'style left':>11} {'seconds':>8}")
-    for style in ("swirls", "pointillism"):
+    for style in styles:
         for side in px:
             photo = nst.load_image("chelsea", size=side)
             s_img = torch.nn.functional.interpolate(nst.load_image(style), size=photo.shape[-2:],
@@ -122,14 +122,17 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny sizes: check the script runs")
     ap.add_argument("--sizes", type=int, nargs="+", help="stall matrix sizes (default 64 128 256)")
     ap.add_argument("--seeds", type=int, nargs="+", help="stall matrix seeds at the smallest size")
-    ap.add_argument("--steps", type=int, help="stall matrix steps (default 100)")
+    ap.add_argument("--steps", type=int, help="stall matrix / size invariance steps (default 100 / 80)")
+    ap.add_argument("--px", type=int, nargs="+", help="size invariance sizes (default 96 256 512)")
+    ap.add_argument("--styles", nargs="+", default=["swirls", "pointillism"], help="size invariance styles")
     a = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     if a.part in ("stall", "all"):
         stall(a.quick, a.sizes, a.seeds, a.steps)
-    for name, fn in (("sizes", sizes), ("cost", cost)):
-        if a.part in (name, "all"):
-            fn(a.quick)
+    if a.part in ("sizes", "all"):
+        sizes(a.quick, a.px, a.styles, a.steps)
+    if a.part in ("cost", "all"):
+        cost(a.quick)
 
 
 if __name__ == "__main__":

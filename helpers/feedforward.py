@@ -4,7 +4,7 @@ Johnson, Alahi & Fei-Fei (2016) train an *image transformation network* f_W once
 to minimise the same loss that :func:`helpers.stylize` minimises per image; afterwards stylising
 a new photo is one forward pass, ``nst.fast_stylize(photo, "swirls")``, instead of hundreds of
 optimisation steps. The same recipe with a content (feature) loss against the high-resolution
-photo gives perceptual super-resolution (lesson 07).
+photo gives perceptual super-resolution.
 
 Checkpoints are plain files: ``{"state_dict": ..., "meta": {...}}`` with fp16 tensors and
 primitive metadata, read back with ``torch.load(weights_only=True)``. Shipped nets for the
@@ -409,7 +409,7 @@ def feature_distance(img: torch.Tensor, ref: torch.Tensor, layer: str = "relu4_2
     """Relative feature distance sum (F - P)^2 / sum P^2 at ``layer`` (eq. 2 without the 1/2, scale-free).
 
     img, ref: (1,3,H,W) in [0,1] of one size. relu4_2 measures how much of the photo's layout a
-    stylised image keeps (content distance); relu2_2 is the perceptual measure of lesson 07.
+    stylised image keeps (content distance); relu2_2 is a perceptual measure for super-resolution.
     """
     if img.shape != ref.shape:
         raise ImageError(f"feature_distance needs images of one shape, got {tuple(img.shape)} and {tuple(ref.shape)}")

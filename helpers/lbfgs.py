@@ -13,9 +13,10 @@ forward+backward per step, as Gatys' and Johnson's implementations do), torch's 
 
 Here the first step moves the pixels by ``first_step`` (RMS, in [0, 1] units) whatever the loss's
 scale, and while no curvature pair has been kept (from noise a Gram loss curves the wrong way at
-first) each further gradient step is twice as long as the last, up to ``max_step``; curvature pairs are tested relative to their own size; ``s`` is the real, projected
-displacement; variables pinned at a bound with the gradient pushing outwards are left out of the
-direction (a projected L-BFGS in the spirit of L-BFGS-B, without its subspace minimisation); and a
+first) each further gradient step is twice as long as the last, up to ``max_step``; curvature
+pairs are tested relative to their own size; ``s`` is the real, projected displacement; variables
+pinned at a bound with the gradient pushing outwards are left out of the direction (a projected
+L-BFGS in the spirit of L-BFGS-B, without its subspace minimisation); and a
 step that raises the loss is taken back and retried at half the length from the old point, so the
 run can slow down but not run away. No step moves the pixels by more than ``max_step`` (RMS): a
 trust region in pixel units. L-BFGS's model of the loss is quadratic, and a Gram loss is quartic in

@@ -358,15 +358,16 @@ def layout_kept(img: torch.Tensor, ref: torch.Tensor, n: int = 8) -> float:
     """
     import torch.nn.functional as F
 
+    from .color import to_yiq
+
     if not (isinstance(n, int) and n >= 2):
         raise ValueError(f"n={n!r} must be an int >= 2 (the thumbnail's side)")
-    luma = torch.tensor([0.299, 0.587, 0.114])
 
     def thumb(t):
         t = t.detach().float().cpu()
         if t.dim() != 4 or t.shape[1] != 3:
             raise ValueError(f"layout_kept needs (1, 3, H, W) images, got {tuple(t.shape)}")
-        g = F.adaptive_avg_pool2d((t * luma.view(1, 3, 1, 1)).sum(1, keepdim=True), n).flatten()
+        g = F.adaptive_avg_pool2d(to_yiq(t)[:, :1], n).flatten()  # luma Y, n x n cells
         return g - g.mean()
 
     a, b = thumb(img), thumb(ref)

@@ -3,23 +3,25 @@
     import helpers as nst
     result = nst.stylize("chelsea", "mondrian", size=256)
 """
-from . import artworks, catalog
+from . import artworks, catalog, lessons, measures, options
 from .color import match_color
 from .device import pick_device, seed_everything
 from .errors import DeviceError, ImageError, OptionError
 from .feedforward import fast_stylize, super_resolve
 from .images import load_image, save_image, show, show_grid
-from .lessons import lesson_settings, psnr
+from .lessons import lesson_settings
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
+from .measures import feature_distance, photo_lost, psnr, sharpness, style_distance, style_left
 from .optimize import Result, reconstruct_content, stylize, synthesize_texture
 from .vgg import LAYER_NAMES, load_vgg19
 
 __all__ = [
-    "DeviceError", "ImageError", "LAYER_NAMES", "OptionError", "Result", "StyleStudio",
-    "artworks", "catalog", "content_loss", "fast_stylize",
-    "gram_matrix", "lesson_settings", "load_image", "load_vgg19", "match_color", "pick_device",
-    "psnr", "reconstruct_content", "save_image", "seed_everything", "show", "show_grid",
-    "style_loss", "stylize", "super_resolve", "synthesize_texture", "tv_loss",
+    "DeviceError", "ImageError", "LAYER_NAMES", "OptionError", "Result", "StyleStudio", "artworks",
+    "catalog", "content_loss", "fast_stylize", "feature_distance", "gram_matrix", "lesson_settings",
+    "lessons", "load_image", "load_vgg19", "match_color", "measures", "options", "photo_lost",
+    "pick_device", "psnr", "reconstruct_content", "save_image", "seed_everything", "sharpness",
+    "show", "show_grid", "style_distance", "style_left", "style_loss", "stylize", "super_resolve",
+    "synthesize_texture", "tv_loss",
 ]
 
 

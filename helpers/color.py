@@ -94,12 +94,3 @@ def match_color(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     out = T @ (x - mu_s[:, None]) + mu_c[:, None]
     return out.reshape(style.shape).to(style.dtype).clamp(0, 1)
 
-
-def color_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """How far apart two images' colour statistics are: |mu_a - mu_b| + ||C_a - C_b||_F.
-
-    0 for identical statistics; used by lessons and tests to show colour preservation working.
-    """
-    mu_a, cov_a = color_stats(a, "a")
-    mu_b, cov_b = color_stats(b, "b")
-    return float((mu_a - mu_b).norm() + (cov_a - cov_b).norm())

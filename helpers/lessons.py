@@ -1,4 +1,7 @@
-"""Small things the lessons share: the lesson mode, image quality numbers, self-checking exercises."""
+"""Small things the lessons share: the lesson mode, self-checking exercises, lesson plots.
+
+The numbers lessons measure results with live in :mod:`helpers.measures`.
+"""
 from __future__ import annotations
 
 import math
@@ -82,35 +85,6 @@ def lesson_settings(size: int = 512, steps: int = 300, *, quick_size: int = 64,
     else:
         side = max(MIN_SIDE, int(round(side * k / 8)) * 8)
     return {"size": side, "steps": int(n), "quick": m == "quick", "mode": m}
-
-
-def stylize_defaults() -> dict:
-    """Every option of ``nst.stylize`` with its default value, read from the engine itself.
-
-    Lessons quote and scale the engine's own defaults (``2 * d["style_weight"]``) rather than
-    hard-coding numbers, so they stay right when a default changes.
-    """
-    import dataclasses
-    import inspect
-
-    try:
-        from .options import Options  # the engine's one typed home for its options
-    except ImportError:
-        Options = None
-    if Options is not None and dataclasses.is_dataclass(Options):
-        return {f.name: getattr(Options(), f.name) for f in dataclasses.fields(Options)}
-    from .optimize import stylize
-
-    return {n: p.default for n, p in inspect.signature(stylize).parameters.items()
-            if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Peak signal-to-noise ratio in dB between two images in [0, 1] of the same shape."""
-    if a.shape != b.shape:
-        raise ValueError(f"psnr needs images of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-    mse = float((a.float() - b.float().to(a.device)).pow(2).mean())
-    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
 
 
 def check(name: str, answer, expected, *, rtol: float = 1e-4, hint: str = "") -> str:
@@ -287,36 +261,6 @@ def paper_style_weight(ratio: float, image, reference: int = 512) -> float:
     return H * W / reference**2 / ratio
 
 
-def style_distance(img: torch.Tensor, style: torch.Tensor, *, vgg=None, mask=None,
-                   layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")) -> float:
-    """L_style (eqs. 3-5, w_l = 1/L) of ``img`` against ``style``: how far its Grams are from the style's.
-
-    img, style: (1, 3, H, W) in [0, 1], any two sizes (Grams are compared per position). ``mask``
-    (1, 1, H, W) in [0, 1] measures only that region of ``img``. ``vgg``: a loaded VGG19 (default:
-    Caffe weights on img's device). Lessons use it to check which style an image carries.
-    """
-    from .losses import style_loss
-    from .vgg import load_vgg19
-
-    vgg = load_vgg19(device=img.device) if vgg is None else vgg
-    with torch.no_grad():
-        targets = vgg(style.to(img.device), layers)  # 4-D targets: style_loss takes their Grams
-        m = None if mask is None else mask.to(img.device)
-        return float(style_loss(vgg(img, layers), targets, mask=m))
-
-
-def stage_seconds(result) -> list[float]:
-    """Wall-clock seconds of each coarse-to-fine stage of a stylize Result, from its history."""
-    ends = {}
-    for h in result.history:
-        ends[h.get("stage", 0)] = h["seconds"]  # seconds since the start; the last entry of a stage wins
-    times, before = [], 0.0
-    for stage in sorted(ends):
-        times.append(ends[stage] - before)
-        before = ends[stage]
-    return times
-
-
 def reachable(url: str, timeout: float = 3.0) -> bool:
     """True when a TCP connection to ``url``'s host opens within ``timeout`` seconds (lesson 05).
 
@@ -345,30 +289,3 @@ def reachable(url: str, timeout: float = 3.0) -> bool:
     worker.start()
     worker.join(timeout)
     return ok.is_set()
-
-
-def layout_kept(img: torch.Tensor, ref: torch.Tensor, n: int = 8) -> float:
-    """How much of ``ref``'s layout ``img`` keeps: the correlation of their n x n grey thumbnails (lesson 05).
-
-    Both images (1, 3, H, W) in [0, 1], of the same aspect, are turned to luminance and averaged
-    down to n x n cells; the result is the Pearson correlation of the two thumbnails, from -1 to 1:
-    1 = the same arrangement of light and dark (brightness and contrast do not matter), 0 = none of
-    it, as for a texture rebuilt from Gram matrices alone. n = 8 asks about the large-scale layout,
-    a larger n about finer detail. Size-free: the same number at any resolution of the same images.
-    """
-    import torch.nn.functional as F
-
-    from .color import to_yiq
-
-    if not (isinstance(n, int) and n >= 2):
-        raise ValueError(f"n={n!r} must be an int >= 2 (the thumbnail's side)")
-
-    def thumb(t):
-        t = t.detach().float().cpu()
-        if t.dim() != 4 or t.shape[1] != 3:
-            raise ValueError(f"layout_kept needs (1, 3, H, W) images, got {tuple(t.shape)}")
-        g = F.adaptive_avg_pool2d(to_yiq(t)[:, :1], n).flatten()  # luma Y, n x n cells
-        return g - g.mean()
-
-    a, b = thumb(img), thumb(ref)
-    return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import helpers as nst
-from helpers import color
+from helpers import color, measures
 from helpers import optimize as O
 
 S = 64  # every test image's long side: VGG19 to relu5_1 takes ~20 ms here
@@ -145,7 +145,7 @@ def test_preserve_color(content):
     plain = run(content, style, steps=15)
     hist = run(content, style, steps=15, preserve_color="histogram")
     lum = run(content, style, steps=15, preserve_color="luminance")
-    d = {k: color.color_distance(r.image, content) for k, r in (("plain", plain), ("hist", hist), ("lum", lum))}
+    d = {k: measures.color_distance(r.image, content) for k, r in (("plain", plain), ("hist", hist), ("lum", lum))}
     assert d["hist"] < d["plain"] and d["lum"] < d["plain"], d
     # luminance-only transfer keeps the content's chroma exactly
     assert torch.allclose(color.to_yiq(lum.image)[:, 1:], color.to_yiq(content)[:, 1:], atol=2e-2)

@@ -1,4 +1,4 @@
-"""The catalogue of named pictures: embedded photos and styles, hash-pinned paintings, downloads.
+"""The catalogue of named pictures: embedded photos and styles, and hash-pinned paintings.
 
 One naming scheme (``load_image("chelsea")``, ``load_image("mondrian")``,
 ``load_image("starry_night")`` all go through :func:`resolve`):
@@ -8,26 +8,17 @@ One naming scheme (``load_image("chelsea")``, ``load_image("mondrian")``,
 * **style images** in ``assets/style`` -- drawn by :mod:`helpers.generators`;
 * **paintings** -- famous public-domain works, downloaded on first use by :func:`fetch`,
   checked against a pinned SHA-256 and cached, because a repository should not ship megabytes
-  of JPEGs.
-
-:func:`download` is the package's one HTTP client: ``load_image(url)`` and :func:`fetch` both use
-it, so both honour the same size cap (env ``NST_MAX_DOWNLOAD_MB``), overall deadline
-(:data:`DOWNLOAD_TIMEOUT_S`) and redirect limit, and report failures the same way.
+  of JPEGs. They come through :func:`helpers.download.download`, the package's one HTTP client.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
-import http.client
 import os
-import secrets
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import ImageError, ImageNotFoundError
+from .download import download, read_local, sniff, write_atomically
+from .errors import ImageError, ImageNotFoundError, close_names
 
 # --------------------------------------------------------------------------- embedded assets
 
@@ -88,11 +79,6 @@ def names(kind: str | None = None) -> list[str]:
     kinds = KINDS if kind is None else (kind,)
     return sorted(p.stem for k in kinds for p in (asset_dir() / k).glob("*")
                   if p.suffix in SUFFIXES)
-
-
-def close_names(name: str, known: list[str]) -> list[str]:
-    """Up to three of ``known`` that ``name`` is probably a typo of (difflib's ratio >= 0.6)."""
-    return difflib.get_close_matches(name, known, n=3, cutoff=0.6)
 
 
 def unknown_name(name: str) -> str:
@@ -195,7 +181,7 @@ def fetch(name: str) -> Path:
     advice = (f"Offline? Set NST_ARTWORK_MIRROR to a folder URL or a local folder holding "
               f"{painting.file}, or use an embedded style: {names('style')}")
     try:
-        data = _read_local(source) if "://" not in mirror else download(source)
+        data = read_local(source) if "://" not in mirror else download(source)
     except ImageError as err:
         raise ImageError(f"painting {key!r} ({painting.title}): {err}. {advice}") from None
     digest = _sha256(data)
@@ -214,157 +200,3 @@ def fetch(name: str) -> Path:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _read_local(source: str) -> bytes:
-    """The bytes of a painting in a local-folder mirror, within the download cap."""
-    file = Path(source).expanduser()
-    try:
-        size = file.stat().st_size
-        if size > download_cap():
-            raise ImageError(f"could not download from {source}: it is {size / 1e6:.3g} MB, above "
-                             f"{_limit_text(download_cap())}")
-        return file.read_bytes()
-    except OSError as err:
-        raise ImageError(f"could not download from {source}: {err.strerror or err} (a mirror is "
-                         "an http(s):// or file:// folder URL, or an existing local folder)") from None
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` under a temporary name in the same folder, then rename.
-
-    Creates missing parent folders. A failure (OSError) leaves neither a partial file nor a
-    changed ``target``. The file gets the usual permissions (0o666 less the umask).
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def sniff(head: bytes) -> str:
-    """A hint about what a file that is not an image might be, from its first bytes ('' if none)."""
-    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftyphevc", b"ftypmif1", b"ftypmsf1"):
-        return (" It is a HEIC/HEIF photo (an iPhone's default): export it as JPEG, or set the "
-                "camera to 'Most Compatible'.")
-    if head.startswith(b"%PDF"):
-        return " It is a PDF document: export the page as PNG or JPEG."
-    if b"<svg" in head or head.lstrip().startswith(b"<?xml"):
-        return " It looks like SVG/XML (a vector drawing): export it as PNG."
-    if head.lstrip()[:1] == b"<":
-        return " It starts like HTML, perhaps a web page saved in place of the picture."
-    if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):
-        return " It looks like a text file."
-    return ""
-
-
-# --------------------------------------------------------------------------- downloads
-
-#: Downloads stop once they pass this many bytes; env NST_MAX_DOWNLOAD_MB (megabytes) overrides.
-MAX_DOWNLOAD_BYTES = 50_000_000
-#: Seconds a whole download may take -- connecting, headers and body together, not per read.
-DOWNLOAD_TIMEOUT_S = 30.0
-#: Redirects followed before a download is refused as a loop.
-MAX_REDIRECTS = 10
-USER_AGENT = "nst-helpers/0.1 (neural style transfer lessons; Python urllib)"
-_ENV_CAP = "NST_MAX_DOWNLOAD_MB"
-
-
-def download_cap() -> int:
-    """Bytes a download may have: env NST_MAX_DOWNLOAD_MB if set, else MAX_DOWNLOAD_BYTES."""
-    raw = os.environ.get(_ENV_CAP, "").strip()
-    if not raw:
-        return MAX_DOWNLOAD_BYTES
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = float("nan")
-    if not mb > 0:
-        raise ImageError(f"{_ENV_CAP}={raw!r} is not a positive number of megabytes (e.g. 50)")
-    return int(mb * 1_000_000)
-
-
-def _limit_text(cap: int) -> str:
-    return f"the download limit of {cap / 1e6:.3g} MB (MAX_DOWNLOAD_BYTES, or env {_ENV_CAP})"
-
-
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
-
-
-def download(url: str) -> bytes:
-    """GET ``url`` and return its body: at most the cap, within DOWNLOAD_TIMEOUT_S in total.
-
-    Refuses web pages (an HTML Content-Type), bodies above :func:`download_cap` (by
-    Content-Length before reading, else while reading), redirect loops and slow servers, each
-    with one line naming the URL. Proxies come from the usual environment variables.
-    """
-    cap = download_cap()
-    deadline = time.monotonic() + DOWNLOAD_TIMEOUT_S
-    late = (f"could not download from {url}: no complete answer within {DOWNLOAD_TIMEOUT_S:g} s "
-            "(DOWNLOAD_TIMEOUT_S, for the whole download); check your connection, or download "
-            "the file and pass its path")
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.build_opener(_Redirects).open(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            ctype = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if ctype.startswith("text/") or "html" in ctype:
-                raise ImageError(f"could not download from {url}: it is a web page ({ctype}), not an "
-                                 "image; open it in a browser, right-click the picture and copy "
-                                 "the image address, or download it")
-            length = (response.headers.get("Content-Length") or "").strip()
-            if length.isdigit() and int(length) > cap:  # refuse before reading a byte of the body
-                raise ImageError(f"could not download from {url}: it is {int(length) / 1e6:.3g} MB "
-                                 f"(Content-Length), above "
-                                 f"{_limit_text(cap)}")
-            return _read_body(response, url, cap, deadline, late)
-    except ImageError:
-        raise
-    except urllib.error.HTTPError as e:  # before URLError, its base class
-        e.close()
-        if 300 <= e.code < 400:
-            raise ImageError(f"could not download from {url}: its redirects loop or run past "
-                             f"{MAX_REDIRECTS} hops (HTTP {e.code}); open it in a browser to find "
-                             "the file's own address") from None
-        raise ImageError(f"could not download from {url}: HTTP {e.code} {e.reason}; check the "
-                         "address in a browser, or download the file and pass its path") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
-        reason = getattr(e, "reason", None) or e
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-            raise ImageError(late) from None
-        raise ImageError(f"could not download from {url}: {reason}; check your connection, "
-                         "or download the file and pass its path") from None
-
-
-def _read_body(response, url: str, cap: int, deadline: float, late: str) -> bytes:
-    """Read ``response`` chunk by chunk, each socket wait bounded by the time left."""
-    # read1 returns what has arrived (read(n) would wait for n bytes); the socket's timeout is
-    # reset to the time left before each read, so a server sending a byte at a time cannot
-    # stretch the download past the deadline.
-    read = getattr(response, "read1", response.read)
-    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
-    chunks, total = [], 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ImageError(late)
-        if sock is not None:
-            sock.settimeout(left)
-        chunk = read(1 << 16)
-        if not chunk:
-            missing = getattr(response, "length", None)  # http.client counts down Content-Length
-            if missing:
-                raise ImageError(f"could not download from {url}: the connection closed after "
-                                 f"{total} bytes, {missing} short of its Content-Length; try again")
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > cap:  # servers may omit or misstate Content-Length: count what arrives
-            raise ImageError(f"could not download from {url}: it passed {_limit_text(cap)}; "
-                             f"stopped reading after {total} bytes")
-        chunks.append(chunk)

@@ -5,7 +5,9 @@ do. All are ``ValueError`` subclasses, so ``except ValueError`` catches any of t
 """
 from __future__ import annotations
 
-__all__ = ["DeviceError", "ImageError", "ImageNotFoundError", "OptionError"]
+import difflib
+
+__all__ = ["DeviceError", "ImageError", "ImageNotFoundError", "OptionError", "close_names"]
 
 
 class ImageError(ValueError):
@@ -25,3 +27,11 @@ class DeviceError(ValueError):
 
 class OptionError(ValueError):
     """A stylize option with a value it cannot take; the message names the option and the allowed values."""
+
+
+def close_names(name: str, known: list[str]) -> list[str]:
+    """Up to three of ``known`` that ``name`` is probably a typo of (difflib's ratio >= 0.6).
+
+    For the "did you mean ...?" of a message: picture names, file names, option values.
+    """
+    return difflib.get_close_matches(name, known, n=3, cutoff=0.6)

@@ -5,7 +5,7 @@ Every image the engine sees is a float32 tensor of shape (1, 3, H, W) with value
 into that form; :func:`check_image` validates tensors at the engine's door. Every bad input raises
 :class:`ImageError` naming the input, the problem and what to do (a missing file raises
 :class:`ImageNotFoundError`, which is a FileNotFoundError too), never a bare Pillow, OS or torch
-traceback. URLs are fetched by :func:`helpers.catalog.download`, the package's one HTTP client.
+traceback. URLs are fetched by :func:`helpers.download.download`, the package's one HTTP client.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from PIL import Image, ImageOps
 
 from . import catalog
 from .device import pick_device
-from .errors import ImageError, ImageNotFoundError
+from .download import download, sniff, write_atomically
+from .errors import ImageError, ImageNotFoundError, close_names
 
 __all__ = ["ImageError", "ImageNotFoundError", "check_image", "check_save_path", "load_image", "save_image", "show",
            "show_grid", "to_numpy", "to_pil"]
@@ -65,7 +66,7 @@ def load_image(src, size: int | None = None, device: str | torch.device | None =
         raise ImageError(f"src={src!r} is an empty name; pass {_ACCEPTED}")
     elif isinstance(src, str) and src.strip().lower().startswith(("http://", "https://")):
         url = src.strip()
-        img = _open_pil(catalog.download(url), url, size)
+        img = _open_pil(download(url), url, size)
     elif isinstance(src, (str, os.PathLike)):
         img = _open_pil(_find_file(src), None, size)
     elif isinstance(src, Image.Image):
@@ -108,7 +109,7 @@ def save_image(img: torch.Tensor, path: str | os.PathLike) -> Path:
     pil = Image.fromarray((t[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
     pil.save(buf, format=Image.registered_extensions()[path.suffix.lower()], quality=95)
     try:  # quality above: read by JPEG/WebP, ignored by the lossless formats
-        catalog.write_atomically(path, buf.getvalue())
+        write_atomically(path, buf.getvalue())
     except OSError as e:
         raise ImageError(f"cannot save {shown!r}: {_os_reason(e, path)}") from None
     return path
@@ -219,7 +220,7 @@ def _find_file(src) -> Path:
             return Path(found)
         if not path.suffix and "/" not in src and os.sep not in src:
             raise ImageNotFoundError(catalog.unknown_name(src))
-    near = catalog.close_names(path.name, [p.name for p in path.parent.iterdir()]
+    near = close_names(path.name, [p.name for p in path.parent.iterdir()]
                                if path.suffix and path.parent.is_dir() else [])  # a typo?
     close = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
     raise ImageNotFoundError(f"no such file: {str(path)!r} (relative paths start at {Path.cwd()}){close}")
@@ -253,7 +254,7 @@ def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch
             raise ImageError(f"{name} is too large to decode safely ({e}); shrink it in an image editor") from e
         except _DECODE_ERRORS as e:
             raise ImageError(f"{name} is not an image Pillow can read (PNG, JPEG, WebP, GIF, BMP, TIFF...)."
-                             f"{catalog.sniff(head)} Open it in an image viewer, or export it again as PNG or JPEG.") from None
+                             f"{sniff(head)} Open it in an image viewer, or export it again as PNG or JPEG.") from None
         with im:
             if size is not None and im.format == "JPEG" and max(im.size) > size:
                 # libjpeg decodes at 1/2, 1/4 or 1/8 scale (at least the target size): fast for big photos

@@ -12,10 +12,8 @@ import io
 import os
 import socket
 import struct
-import sys
 import threading
 import time
-import types
 import zlib
 
 import matplotlib
@@ -28,7 +26,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageFile  # noqa: E402
 
-from helpers import catalog, images  # noqa: E402
+from helpers import download, images  # noqa: E402
 from helpers.images import (  # noqa: E402
     ImageError, ImageNotFoundError, check_image, load_image, save_image, show, show_grid, to_numpy, to_pil,
 )
@@ -453,7 +451,7 @@ def test_url_loads_with_user_agent(server, no_cap_env):
     img = load_image(server.base + "/blue.png", device="cpu")
     assert_image(img, 8, 16)
     assert_color(img, 4, 8, BLUE)
-    assert server.user_agents[-1] == catalog.USER_AGENT
+    assert server.user_agents[-1] == download.USER_AGENT
     assert_image(load_image(server.base + "/blue.png", size=8, device="cpu"), 4, 8)
 
 
@@ -474,7 +472,7 @@ def test_url_serving_html(server, no_cap_env, route):
 
 
 def test_url_over_cap_by_content_length(server, no_cap_env, monkeypatch):
-    monkeypatch.setattr(catalog, "MAX_DOWNLOAD_BYTES", 100_000)
+    monkeypatch.setattr(download, "MAX_DOWNLOAD_BYTES", 100_000)
     url = server.base + "/big.bin"
     with pytest.raises(ImageError, match=r"Content-Length.*0\.1 MB") as info:
         load_image(url, device="cpu")
@@ -482,7 +480,7 @@ def test_url_over_cap_by_content_length(server, no_cap_env, monkeypatch):
 
 
 def test_url_over_cap_stops_reading_early(server, no_cap_env, monkeypatch):
-    monkeypatch.setattr(catalog, "MAX_DOWNLOAD_BYTES", 100_000)
+    monkeypatch.setattr(download, "MAX_DOWNLOAD_BYTES", 100_000)
     url = server.base + "/stream.png"
     with pytest.raises(ImageError, match="stopped reading") as info:
         load_image(url, device="cpu")
@@ -501,7 +499,7 @@ def test_cap_from_environment(server, monkeypatch):
 
 
 def test_url_timeout_and_refused_connection(server, no_cap_env, monkeypatch):
-    monkeypatch.setattr(catalog, "DOWNLOAD_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(download, "DOWNLOAD_TIMEOUT_S", 0.2)
     url = server.base + "/slow.png"
     with pytest.raises(ImageError, match="check your connection") as info:
         load_image(url, device="cpu")
@@ -516,7 +514,7 @@ def test_url_timeout_and_refused_connection(server, no_cap_env, monkeypatch):
 
 
 def test_url_drip_feed_hits_the_overall_deadline(server, no_cap_env, monkeypatch):
-    monkeypatch.setattr(catalog, "DOWNLOAD_TIMEOUT_S", 1.5)  # each byte comes well within it
+    monkeypatch.setattr(download, "DOWNLOAD_TIMEOUT_S", 1.5)  # each byte comes well within it
     url = server.base + "/drip.png"
     with pytest.raises(ImageError, match=r"within 1\.5 s \(DOWNLOAD_TIMEOUT_S, for the whole") as info:
         load_image(url, device="cpu")
@@ -746,7 +744,7 @@ def test_save_without_permission_names_path_and_remedy(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):  # what a read-only folder does for a non-root user
         raise PermissionError(13, "Permission denied", str(tmp_path))
 
-    monkeypatch.setattr(catalog.os, "open", refuse)
+    monkeypatch.setattr(download.os, "open", refuse)
     with pytest.raises(ImageError, match=r"cannot save .*out\.png'.*permission denied; save into a folder"):
         save_image(torch.zeros(3, 2, 2), tmp_path / "out.png")
 
@@ -755,7 +753,7 @@ def test_failed_save_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monk
     old = save_image(torch.zeros(3, 4, 4), tmp_path / "out.png")
     before = old.read_bytes()
 
-    real_fdopen = catalog.os.fdopen
+    real_fdopen = download.os.fdopen
 
     class HalfDisk:  # a file that takes a few bytes, then finds the disk full
         def __init__(self, fd, mode):
@@ -771,7 +769,7 @@ def test_failed_save_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monk
             self.f.write(data[:10])
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(catalog.os, "fdopen", HalfDisk)
+    monkeypatch.setattr(download.os, "fdopen", HalfDisk)
     with pytest.raises(ImageError, match=r"cannot save .*out\.png'.*No space left on device"):
         save_image(torch.ones(3, 4, 4), tmp_path / "out.png")
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"] and old.read_bytes() == before

@@ -101,3 +101,25 @@ def tv_loss(img: torch.Tensor) -> torch.Tensor:
     dx = img[..., :, 1:] - img[..., :, :-1]
     dy = img[..., 1:, :] - img[..., :-1, :]
     return dx.float().pow(2).sum() + dy.float().pow(2).sum()
+
+
+def relative_content_scale(P: torch.Tensor) -> float:
+    """The factor that makes eq. 1's content term a relative error: 1 / (1/2 sum P^2).
+
+    content_loss(F, P) * relative_content_scale(P) = sum (F - P)^2 / sum P^2: 1 for all-zero F,
+    the same for an unrelated image at any size. Shared by the engine and the training loops.
+    """
+    return 2.0 / max(float(P.float().pow(2).sum()), 1e-12)
+
+
+def relative_style_weights(A: Mapping[str, torch.Tensor],
+                           layer_weights: Mapping[str, float] | None = None) -> dict[str, float]:
+    """w_l scaled so each E_l (eq. 4) becomes a relative error: w_l * 4 N^2 / sum A^2.
+
+    A: layer -> style Gram per position (.., N, N). E_l / (sum A^2 / (4 N^2)) = sum (G - A)^2 /
+    sum A^2, its value for all-zero features being 1, so styles whose Grams differ in size by
+    orders of magnitude (a muted painting, a black-and-white op-art) take one style weight.
+    """
+    w = layer_weights or {n: 1.0 / len(A) for n in A}
+    return {n: v * 4 * A[n].shape[-1] ** 2 / max(float(A[n].float().pow(2).sum()), 1e-30)
+            for n, v in w.items()}

@@ -1,130 +1,175 @@
-"""Train the shipped feed-forward nets: one TransformerNet per embedded style, two x4 SR nets.
+"""Train the shipped feed-forward nets: the multi-style net for every embedded style, the x4 SR nets.
 
-    python scripts/train_fast.py                     # all six styles + SR, about 25 min on 2 CPU cores
-    python scripts/train_fast.py --styles swirls --seconds 60 --no-sr --out /tmp/nets
+    apt-get install lomiri-wallpapers mate-backgrounds plasma-workspace-wallpapers   # the photos, once
+    python scripts/train_fast.py styles --steps 30000 --resume &   # hours; stop any time, resume later
+    python scripts/train_fast.py sr                                # x4 SR: pixel loss, then feature loss
 
-Training photos come from scikit-image's sample data (in its wheel, nothing is downloaded; licences
-quoted in PHOTOS and assets/CREDITS.md) plus the project's embedded photos; ``chelsea`` and
-``grace_hopper`` are held out for measuring. scikit-image is needed by this script only
-(``pip install scikit-image``), never by helpers. Each checkpoint records the steps, seconds and
-machine it was trained on.
+``styles`` keeps its full state (net, Adam, step, history) in ``runs/styles_state.pt``: saved every
+``--save-every`` steps, at the end, and on SIGTERM / Ctrl-C; ``--resume`` continues from it. Each
+save also exports the fp16 net to ``assets/nets/styles.pt`` with its training record (data, steps,
+hours, per-style losses) and draws the per-style loss curves in ``assets/nets/styles_training.png``.
+One torch thread by default, so the run can go on in the background beside other work; bf16 where
+the CPU computes it natively. Photos: the wallpaper packages' photographs listed, with their
+licences, in ``scripts/training_photos.py``; the lessons' embedded photos are never trained on.
 """
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import helpers as nst  # noqa: E402
-from helpers import feedforward as ff  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))
 
-#: skimage.data function -> licence as its docstring states it. Scenes only: the nets are used on
-#: scenes, and crops of scikit-image's flat textures (brick, grass, gravel) or of the mostly black
-#: Hubble field are noise to instance norm.
-PHOTOS = {
-    "astronaut": "Public domain ('No known copyright restrictions, released into the public domain.')",
-    "coffee": "CC0 1.0 ('CC0 by the photographer (Rachel Michetti)')",
-    "rocket": "Public domain ('captured by SpaceX and released in the public domain')",
-    "camera": "CC0 1.0 ('CC0 by the photographer (Lav Varshney)')",
-    "coins": "No known copyright restrictions (Brooklyn Museum Collection)",
-    "clock": "Public domain ('Released into the public domain by the photographer (Stefan van der Walt)')",
-}
-HOLD_OUT = ("chelsea", "grace_hopper")
-
-
-def training_photos(max_side: int = 160) -> list[torch.Tensor]:
-    """The photos in PHOTOS as (1,3,H,W) tensors in [0,1], long side max_side (grey -> RGB).
-
-    Small on purpose: a 96-px crop of a 160-px photo shows most of a scene, as the test photos do;
-    a crop of the full-size photo is a nearly flat patch, whose contrast instance norm blows up.
-    """
-    import skimage.data
-
-    out = []
-    for name in PHOTOS:
-        a = getattr(skimage.data, name)()
-        if a.ndim == 2:
-            a = np.stack([a] * 3, -1)
-        img = nst.load_image(a[..., :3], device="cpu")
-        img = nst.load_image(img, size=max_side, device="cpu")
-        out.append(img)
-    return out
+#: Per embedded style: the style image's long side in px for its Grams and its style weight
+#: (relative objective), chosen by the 100-step check (``check`` below) on a photo at 256 px:
+#: the style image at the size of the photos the net will paint (scale 1) carries every style.
+STYLES = {name: {"size": 384, "weight": 10.0} for name in
+          ("swirls", "pointillism", "mondrian", "low_poly", "stained_glass", "op_art")}
 
 
 def machine() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
     cpu = platform.processor() or platform.machine()
     try:
         cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    return f"{cpu}, {torch.get_num_threads()} threads (shared with other jobs)"
+    return f"{cpu}, {torch.get_num_threads()} torch thread(s)"
+
+
+def load_photos(long_side: int = 640):
+    """The training photos, decoded once and kept at ``long_side`` px (the crops come from these)."""
+    import helpers as nst
+    import training_photos
+
+    paths = training_photos.installed()
+    if not paths:
+        sys.exit("no training photos: apt-get install lomiri-wallpapers mate-backgrounds "
+                 "plasma-workspace-wallpapers")
+    return paths, [nst.load_image(p, size=long_side, device="cpu") for p in paths]
+
+
+def plot_curves(history, path: Path, window: int = 100) -> None:
+    """Per-style style loss (moving average) against step, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    for name in sorted({h["style_name"] for h in history}):
+        rows = [h for h in history if h["style_name"] == name]
+        w = max(1, min(window, len(rows) // 5))
+        ys = [sum(r["style"] for r in rows[i:i + w]) / w for i in range(0, len(rows) - w + 1)]
+        ax.plot([r["step"] for r in rows[w - 1:]], ys, label=name, lw=1.2)
+    ax.set(xlabel="training step (all styles)", ylabel="relative style loss", yscale="log",
+           title="Multi-style net: style loss per style (moving average)")
+    ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def per_style(history, last: int = 300) -> dict:
+    out = {}
+    for name in dict.fromkeys(h["style_name"] for h in history):
+        rows = [h for h in history if h["style_name"] == name][-last:]
+        out[name] = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in ("content", "style", "total")}
+    return out
+
+
+def styles_main(a) -> None:
+    import torch
+
+    import helpers as nst
+    import training_photos
+    from helpers import nets, training
+
+    state = ROOT / "runs" / "styles_state.pt"
+    if state.exists() and not a.resume:
+        sys.exit(f"{state} exists: pass --resume to continue it, or delete it to start again")
+    paths, photos = load_photos()
+    where = machine()
+    print(f"{len(photos)} training photos; {where}; precision "
+          f"{nst.device.default_precision(torch.device('cpu'))}", flush=True)
+    styles = {n: {"image": n, **STYLES[n]} for n in a.styles}
+    out = a.out / f"{nets.STYLE_NET}.pt"
+
+    def export(net, history):
+        if not history:
+            return
+        h = history[-1]
+        nets.save_net(net, out, steps=h["step"], hours=round(h["seconds"] / 3600, 2),
+                      batch=a.batch, crop=a.crop, lr=a.lr, machine=where, torch=str(torch.__version__),
+                      photos=[Path(p).name for p in paths], photo_licences=sorted({r[4] for r in training_photos.PHOTOS}),
+                      style_settings=STYLES, losses=per_style(history))
+        plot_curves(history, a.out / "styles_training.png")
+        print(f"step {h['step']}: {h['seconds'] / 3600:.2f} h, saved; "
+              + ", ".join(f"{k} {v['style']:.3f}" for k, v in per_style(history).items()), flush=True)
+
+    training.train_styles(styles, photos, steps=a.steps, checkpoint=state, save_every=a.save_every,
+                          seconds=a.hours * 3600 if a.hours else None, batch=a.batch, size=a.crop,
+                          lr=a.lr, tv_weight=a.tv, on_save=export)
+
+
+def sr_main(a) -> None:
+    import torch
+
+    from helpers import nets, training
+
+    paths, photos = load_photos(long_side=768)
+    where = machine()
+    t0 = time.perf_counter()
+    pixel = training.train_sr(photos, loss="pixel", steps=a.sr_steps, size=a.crop, device="cpu")
+    secs = time.perf_counter() - t0
+    common = {"machine": where, "torch": str(torch.__version__), "photos": [Path(p).name for p in paths]}
+    nets.save_net(pixel, a.out / "sr_pixel.pt", loss="pixel", steps=len(pixel.history),
+                  seconds=round(secs, 1), crop=a.crop, **common)
+    print(f"sr_pixel: {len(pixel.history)} steps, {secs:.0f} s, last mse {pixel.history[-1]['pixel']:.5f}", flush=True)
+    t1 = time.perf_counter()
+    feat = training.train_sr(photos, loss="feature", steps=a.sr_feature_steps, size=a.crop,
+                             net=nets.load_net(a.out / "sr_pixel.pt", "cpu").train().requires_grad_(True),
+                             pixel_weight=a.sr_pixel_weight, seed=1, device="cpu")
+    secs2 = time.perf_counter() - t1
+    nets.save_net(feat, a.out / "sr_feature.pt", loss="feature", layer=training.SR_LAYER,
+                  pixel_weight=a.sr_pixel_weight, pretrained_on="sr_pixel", steps=len(feat.history),
+                  seconds=round(secs2, 1), crop=a.crop, **common)
+    print(f"sr_feature: {len(feat.history)} steps, {secs2:.0f} s", flush=True)
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--styles", nargs="+", default=nst.artworks.names("style"))
-    p.add_argument("--seconds", type=float, default=200, help="training time per style net")
-    p.add_argument("--steps", type=int, default=4000, help="at most this many steps per style net")
-    p.add_argument("--size", type=int, default=96, help="crop size in px")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate of the style nets (default: train_transformer's)")
-    p.add_argument("--photo-side", type=int, default=160,
-                   help="training photos' long side in px: a crop then shows a whole scene, as a test photo does")
-    p.add_argument("--sr-seconds", type=float, default=60, help="training time per SR net")
-    p.add_argument("--sr-photo-side", type=int, default=320,
-                   help="SR training photos' long side: detail per pixel as in the 256-px test photos")
-    p.add_argument("--no-sr", action="store_true")
+    p.add_argument("what", choices=("styles", "sr"))
+    p.add_argument("--styles", nargs="+", default=list(STYLES), choices=list(STYLES))
+    p.add_argument("--steps", type=int, default=30000, help="total steps to reach (all styles)")
+    p.add_argument("--hours", type=float, default=None, help="stop after this long (then save)")
+    p.add_argument("--resume", action="store_true", help="continue runs/styles_state.pt")
+    p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--crop", type=int, default=128, help="training crop side in px")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--tv", type=float, default=0.0, help="TV weight (per pixel value)")
+    p.add_argument("--sr-steps", type=int, default=2000, help="pixel-loss SR steps")
+    p.add_argument("--sr-feature-steps", type=int, default=3000, help="feature-loss SR steps after those")
+    p.add_argument("--sr-pixel-weight", type=float, default=1.0,
+                   help="pixel (MSE) weight beside the relative feature loss: keeps the colours")
     p.add_argument("--out", type=Path, default=ROOT / "assets" / "nets")
-    p.add_argument("--preview", type=Path, default=None, help="folder for hold-out previews")
-    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: leaves a core free)")
     a = p.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    device = nst.pick_device()
-    photos = training_photos(a.photo_side)
-    where = machine()
-    print(f"{len(photos)} training photos; hold-out {HOLD_OUT}; device {device} ({where})", flush=True)
-    common = {"photos": list(PHOTOS), "hold_out": list(HOLD_OUT), "machine": where,
-              "torch": str(torch.__version__)}
-    if not a.no_sr:
-        sr_photos = training_photos(a.sr_photo_side)
-        for loss in ff.SR_LOSSES:
-            t0, c0 = time.perf_counter(), time.process_time()
-            net = ff.train_sr(sr_photos, loss=loss, steps=a.steps, seconds=a.sr_seconds, size=a.size,
-                              batch=2, device=device, progress=False)
-            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-            path = ff.save_net(net, a.out / f"sr_{loss}.pt", loss=loss, steps=net.history[-1]["step"],
-                               seconds=round(secs, 1), cpu_seconds=round(cpu, 1), crop=a.size,
-                               photo_side=a.sr_photo_side, **common)
-            print(f"sr_{loss}: {net.history[-1]['step']} steps in {secs:.0f} s -> {path.name}", flush=True)
+    import torch
 
-    for style in a.styles:
-        t0, c0 = time.perf_counter(), time.process_time()
-        lr = a.lr if a.lr is not None else inspect.signature(ff.train_transformer).parameters["lr"].default
-        net = ff.train_transformer(style, photos, steps=a.steps, seconds=a.seconds, size=a.size, lr=lr,
-                                   device=device, progress=False)
-        cpu = time.process_time() - c0
-        secs = time.perf_counter() - t0
-        h = net.history[-1]
-        path = ff.save_net(net, a.out / f"{style}.pt", style=style, steps=h["step"],
-                           seconds=round(secs, 1), cpu_seconds=round(cpu, 1), crop=a.size,
-                           photo_side=a.photo_side, lr=lr, **common)
-        print(f"{style}: {h['step']} steps in {secs:.0f} s ({cpu:.0f} s CPU), content {h['content']:.3g} style "
-              f"{h['style']:.3g} -> {path.name} ({path.stat().st_size / 1e3:.0f} kB)", flush=True)
-        if a.preview:
-            for name in HOLD_OUT:
-                nst.save_image(ff.fast_stylize(name, net, size=256), a.preview / f"{style}_{name}.png")
+    torch.set_num_threads(a.threads)
+    (styles_main if a.what == "styles" else sr_main)(a)
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     main()

@@ -21,7 +21,6 @@ from PIL import Image
 
 import helpers as nst
 from helpers import options as O
-from helpers import studio as S
 from helpers.studio import controls as C
 from helpers.studio import render as R
 from helpers.studio import runner as RU
@@ -43,13 +42,13 @@ def one_thread():
 
 @pytest.fixture
 def shipped_mondrian(tmp_path, monkeypatch):
-    """A small untrained style net shipped as "mondrian" (the real nets are trained elsewhere)."""
-    from helpers import feedforward
+    """A small untrained multi-style net that carries only "mondrian", in place of the shipped one."""
+    from helpers import nets
 
     torch.manual_seed(0)
-    feedforward.save_net(feedforward.TransformerNet(channels=(4, 8, 8), n_res=1), tmp_path / "mondrian.pt")
-    monkeypatch.setattr(feedforward, "nets_dir", lambda: tmp_path)
-    return feedforward
+    nets.save_net(nets.StyleNet(["mondrian"], channels=(4, 8, 8), n_res=1), tmp_path / "styles.pt")
+    monkeypatch.setattr(nets, "nets_dir", lambda: tmp_path)
+    return nets
 
 
 def make(**kw):
@@ -138,7 +137,7 @@ def test_studio_starts_from_stylize_defaults_and_refuses_what_it_cannot_take(mon
     st = nst.StyleStudio("chelsea", "mondrian", device="cpu")
     s = st.settings()
     assert {k: v for k, v in s.items() if k not in ("size", "steps", "device")} == \
-        {k: v for k, v in DEFAULTS.items() if k not in ("size", "steps", "device", *S.OWN_OPTIONS)}
+        {k: v for k, v in DEFAULTS.items() if k not in ("size", "steps", "device", *C.OWN_OPTIONS)}
     assert s["steps"] == DEFAULTS["steps"] and s["size"] == 256  # lesson_settings: 256 px on a CPU
     assert list(st.layer_sliders) == list(O.STYLE_LAYERS)
     assert st.run_button.description == "Run" and st.stop_button.disabled and not st.run_button.disabled
@@ -295,18 +294,18 @@ def _png_bytes(size=(80, 60), colour=(200, 40, 40)) -> bytes:
 
 
 def test_fast_preview_only_where_a_net_ships_and_never_an_error(shipped_mondrian, monkeypatch):
-    feedforward = shipped_mondrian
+    nets = shipped_mondrian
     content = nst.load_image("chelsea", size=64, device="cpu")
-    shipped = feedforward.shipped_names()
+    shipped = nets.shipped_styles()
     assert shipped == ["mondrian"] and SRC.fast_net("mondrian") == "mondrian" and SRC.fast_net("swirls") is None
     out = SRC.fast_preview(content, "mondrian", 48, "cpu")
     assert out.shape == nst.load_image(content, size=48).shape and 0 <= out.min() and out.max() <= 1
-    assert torch.equal(out, feedforward.fast_stylize(content, "mondrian", size=48, device="cpu"))
+    assert torch.equal(out, nets.fast_stylize(content, "mondrian", size=48, device="cpu"))
     assert SRC.fast_preview(content, "upload: red.png", 48, "cpu") is None  # no net for it
-    monkeypatch.setattr(feedforward, "fast_stylize", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(nets, "fast_stylize", lambda *a, **k: 1 / 0)
     assert SRC.fast_preview(content, "mondrian", 48, "cpu") is None  # a failing pass: no preview
-    monkeypatch.setitem(sys.modules, "helpers.feedforward", None)  # the module missing altogether
-    monkeypatch.delattr(nst, "feedforward")
+    monkeypatch.setitem(sys.modules, "helpers.nets", None)  # the module missing altogether
+    monkeypatch.delattr(nst, "nets")
     assert SRC.fast_net("mondrian") is None and SRC.fast_preview(content, "mondrian", 48, "cpu") is None
 
 
@@ -316,7 +315,7 @@ def test_upload_adds_a_picture_in_either_ipywidgets_format():
     now = datetime.datetime.now(datetime.timezone.utc)
     v8 = ({"name": "red.png", "type": "image/png", "size": len(data), "content": memoryview(data),
            "last_modified": now},)
-    assert S.uploaded_files(v7) == S.uploaded_files(v8) == [("red.png", data)]
+    assert SRC.uploaded_files(v7) == SRC.uploaded_files(v8) == [("red.png", data)]
 
     st = make(steps=2)
     thumb = st.thumbs["style"].value

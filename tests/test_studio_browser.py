@@ -70,10 +70,10 @@ def _notebook(folder: Path) -> Path:
         nbformat.v4.new_code_cell("import ipywidgets\nimport helpers as nst\n"
                                   "print('ipywidgets', ipywidgets.__version__)"),
         # a small untrained style net as "mondrian": the fast preview path, whatever nets ship
-        nbformat.v4.new_code_cell("import tempfile, pathlib, torch\nfrom helpers import feedforward as ff\n"
-                                  "nets = pathlib.Path(tempfile.mkdtemp())\ntorch.manual_seed(0)\n"
-                                  "ff.save_net(ff.TransformerNet(channels=(4, 8, 8), n_res=1), nets / 'mondrian.pt')\n"
-                                  "ff.nets_dir = lambda: nets"),
+        nbformat.v4.new_code_cell("import tempfile, pathlib, torch\nfrom helpers import nets\n"
+                                  "folder = pathlib.Path(tempfile.mkdtemp())\ntorch.manual_seed(0)\n"
+                                  "nets.save_net(nets.StyleNet(['mondrian'], channels=(4, 8, 8), n_res=1), folder / 'styles.pt')\n"
+                                  "nets.nets_dir = lambda: folder"),
         nbformat.v4.new_code_cell(f'studio = nst.StyleStudio("chelsea", "mondrian", size=64, steps={STEPS}, '
                                   'device="cpu")\nstudio.display()'),
     ]

@@ -114,11 +114,11 @@ class Picker:
 
 
 def fast_net(style_label: str) -> str | None:
-    """The shipped feed-forward net for an embedded style name, or None (none shipped, or no
-    helpers.feedforward at all)."""
+    """The style name if the shipped multi-style net carries it, else None (no net, or no
+    helpers.nets at all)."""
     try:
-        from .. import feedforward
-        return style_label if style_label in feedforward.shipped_names() else None
+        from .. import nets
+        return style_label if style_label in nets.shipped_styles() else None
     except Exception:  # the fast preview is a bonus: never an error
         return None
 
@@ -130,8 +130,8 @@ def fast_preview(content, style_label: str, size: int, device=None):
     if net is None:
         return None
     try:
-        from .. import feedforward
-        return feedforward.fast_stylize(content, net, size=size, device=device).cpu()
+        from .. import nets
+        return nets.fast_stylize(content, net, size=size, device=device).cpu()
     except Exception:
         return None
 

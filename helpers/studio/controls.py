@@ -222,8 +222,9 @@ def sections(rows: dict) -> dict[str, list]:
     return out
 
 
-#: Options the studio passes itself on every run.
-OWN_OPTIONS = ("callback", "cache", "progress")
+#: Options the studio passes itself on every run: those only code can give (``cli=False`` in
+#: :mod:`helpers.options`: callback, progress, cache), read from there.
+OWN_OPTIONS = tuple(name for name, _, meta in _options.described() if not meta["cli"])
 
 
 def starting_values(defaults: dict) -> dict:

@@ -3,7 +3,7 @@
     import helpers as nst
     result = nst.stylize("chelsea", "mondrian", size=256)
 """
-from . import artworks, catalog, lessons, measures, options
+from . import catalog, lessons, measures, options
 from .color import match_color
 from .device import pick_device, seed_everything
 from .errors import DeviceError, ImageError, OptionError
@@ -12,12 +12,13 @@ from .images import load_image, save_image, show, show_grid
 from .lessons import lesson_settings
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .measures import feature_distance, photo_lost, psnr, sharpness, style_distance, style_left
-from .optimize import Result, reconstruct_content, stylize, synthesize_texture
+from .optimize import reconstruct_content, stylize, synthesize_texture
+from .records import Result
 from .training import fit_style
 from .vgg import LAYER_NAMES, load_vgg19
 
 __all__ = [
-    "DeviceError", "ImageError", "LAYER_NAMES", "OptionError", "Result", "Style", "StyleStudio", "artworks",
+    "DeviceError", "ImageError", "LAYER_NAMES", "OptionError", "Result", "Style", "StyleStudio",
     "catalog", "content_loss", "fast_stylize", "feature_distance", "fit_style", "gram_matrix", "lesson_settings",
     "lessons", "load_image", "load_vgg19", "match_color", "measures", "options", "photo_lost",
     "pick_device", "psnr", "reconstruct_content", "save_image", "seed_everything", "sharpness",

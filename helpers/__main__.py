@@ -7,10 +7,8 @@ default, help and allowed values — so the command line and the library cannot 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
 DEFAULT_CONTENT, DEFAULT_STYLE = "chelsea", "swirls"
 #: The library's size=None keeps the input's size; a command-line run gets the coarse-to-fine
@@ -18,7 +16,6 @@ DEFAULT_CONTENT, DEFAULT_STYLE = "chelsea", "swirls"
 #: from the library's default (one number: the same count at each stage) unless --steps is given.
 CLI_SIZE = (192, 384)
 CLI_STEPS = (100, 50)
-SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 PROG = "python -m helpers"
 
 
@@ -82,21 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check_output(output: Path) -> str | None:
-    """Why ``output`` cannot be written (None if it can), checked before any work starts."""
-    if output.suffix.lower() not in SUFFIXES:
-        return f"--output {output}: use a file name ending in one of {', '.join(SUFFIXES)}"
-    if output.is_dir():
-        return f"--output {output}: is a directory; give a file name such as {output / 'out.png'}"
-    parent = output.parent if str(output.parent) else Path(".")
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        return f"--output {output}: cannot write into {probe}; choose another folder"
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -107,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv):
     args = vars(build_parser().parse_args(argv))
-    output, quiet = Path(args.pop("output")), args.pop("quiet")
-    problem = _check_output(output)
-    if problem:
-        print(f"{PROG}: error: {problem}", file=sys.stderr)
+    output, quiet = args.pop("output"), args.pop("quiet")
+    from .images import ImageError, check_save_path
+
+    try:  # before any work: a long run must not end in a folder it cannot write to
+        output = check_save_path(output)
+    except ImageError as e:
+        print(f"{PROG}: error: argument --output: {e}", file=sys.stderr)
         return 2
     content, styles = args.pop("content"), args.pop("style") or [DEFAULT_STYLE]
     if args["style_layer_weights"] is not None:
@@ -120,7 +105,7 @@ def _main(argv):
     t0 = time.perf_counter()
     try:
         from .errors import OptionError
-        from .images import ImageError, load_image, save_image
+        from .images import load_image, save_image
         from .optimize import stylize
 
         if args["init"] not in _choices("init"):  # a file to start from

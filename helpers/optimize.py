@@ -21,12 +21,12 @@ import torch.nn.functional as nnf
 
 from . import color
 from .device import pick_device, resolve_precision, seed_everything
-from .images import ImageError, check_image, load_image
+from .errors import ImageError
+from .images import check_image, load_image
 from .lbfgs import BoxLBFGS
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
-from .options import (CONTENT_LAYERS, DEFAULT_LR, INITS, OBJECTIVES, OPTIMIZERS,  # noqa: F401
-                      PRESERVE_COLOR, STYLE_LAYERS, Options)  # (re-exported: older imports)
-from .records import Result, Stage, StopReason  # noqa: F401  (also importable from here)
+from .options import STYLE_LAYERS, Options, as_list
+from .records import Result, Stage, StopReason
 from .vgg import MIN_SIDE, load_vgg19
 
 #: L-BFGS keeps 2 * history image-sized vectors: 20 costs 480 MB at 1024^2 (vs 2.4 GB for torch's
@@ -157,10 +157,6 @@ def _check_images(content, style, o: Options, styles: list) -> None:
         raise ValueError(f"masks: give one mask (or None) per style image ({len(styles)})")
 
 
-def _as_list(x) -> list:
-    return list(x) if isinstance(x, (list, tuple)) else [x]
-
-
 def stylize(content, style, **options) -> Result:
     """Neural style transfer: minimise alpha L_content + beta L_style (+ tv) over the pixels (eq. 1).
 
@@ -183,7 +179,7 @@ def stylize(content, style, **options) -> Result:
     loss stop the run and return the best image so far, with ``stopped_reason`` saying which.
     """
     o = Options(**options)
-    styles = [] if style is None else _as_list(style)
+    styles = [] if style is None else as_list(style)
     _check_images(content, style, o, styles)
     sizes, steps_list = o.sizes, o.steps_per_stage
     device = pick_device(o.device)

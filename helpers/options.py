@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+from .device import PRECISIONS
 from .errors import ImageError, OptionError
 from .vgg import LAYER_NAMES, MIN_SIDE, PADDING, POOLING, WEIGHTS
 
@@ -19,7 +20,6 @@ INITS = ("content", "noise", "style", "blurred")
 OPTIMIZERS = ("lbfgs", "adam")
 PRESERVE_COLOR = (None, "luminance", "histogram")
 OBJECTIVES = ("relative", "paper")
-PRECISIONS = (None, "fp32", "bf16", "fp16")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)
 #: Adam's step in [0, 1] pixel units (about 5 grey levels); L-BFGS takes no learning rate of its
@@ -69,7 +69,7 @@ class Options:
     padding: str = _opt("reflect", "VGG19 conv padding (zeros: as trained; leaves a frame)", choices=PADDING)
     preserve_color: str | None = _opt(None, "keep the content's colours", choices=PRESERVE_COLOR)
     precision: str | None = _opt(None, "VGG pass precision (None: per device default)",
-                                 choices=PRECISIONS)
+                                 choices=(None, *PRECISIONS))
     seed: int = _opt(0, "random seed (noise init)")
     device: Any = _opt(None, "cpu, cuda, mps (None: best available)")
     snapshot_every: int = _opt(0, "keep every k-th step's image (0: none)")
@@ -106,7 +106,7 @@ class Options:
             if s is not None and (not isinstance(s, int) or isinstance(s, bool) or s < MIN_SIDE):
                 raise ImageError(f"size={self.size!r}: each size must be a whole number of "
                                   f"pixels >= {MIN_SIDE}")
-        steps = _as_list(self.steps)
+        steps = as_list(self.steps)
         if any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in steps):
             raise OptionError(f"steps={self.steps!r} must be a whole number >= 0 (or one per stage)")
         if len(steps) not in (1, len(sizes)):
@@ -138,11 +138,11 @@ class Options:
     @property
     def sizes(self) -> list:
         """The size schedule as a list (one entry per coarse-to-fine stage)."""
-        return _as_list(self.size)
+        return as_list(self.size)
 
     @property
     def steps_per_stage(self) -> list[int]:
-        steps = _as_list(self.steps)
+        steps = as_list(self.steps)
         return steps * len(self.sizes) if len(steps) == 1 else steps
 
     @property
@@ -155,7 +155,8 @@ def _is_tensor(v) -> bool:
     return isinstance(v, torch.Tensor)
 
 
-def _as_list(x) -> list:
+def as_list(x) -> list:
+    """``x`` as a list: a list or tuple's items, anything else as the one item."""
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import helpers as nst
-from helpers import artworks, catalog, download, generators
+from helpers import catalog, download, generators
 from helpers.errors import ImageError, ImageNotFoundError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,14 +32,9 @@ def test_names_match_the_tables():
         catalog.names("paintings")
 
 
-def test_readme_spelling_and_the_old_module_name_work():
-    assert nst.catalog.names() == nst.artworks.names() == catalog.names()
-    assert artworks.fetch is catalog.fetch and artworks.PAINTINGS is catalog.PAINTINGS
-    assert artworks.swirls is generators.swirls and artworks.STYLES is generators.STYLES
-    from helpers.artworks import names, path  # from-imports of the old name
-    assert names is catalog.names and path is catalog.path
-    with pytest.raises(AttributeError, match="no_such_thing"):
-        artworks.no_such_thing
+def test_readme_spelling_works():
+    assert nst.catalog.names() == catalog.names()
+    assert "swirls" in catalog.names("style") and "swirls" in generators.STYLES
 
 
 def test_path_finds_every_name_with_or_without_suffix():

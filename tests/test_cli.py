@@ -56,7 +56,7 @@ def run_cli(*args, cwd):
     (["--init", "zeros"], "argument --init: invalid choice: 'zeros'"),
     (["--size", "abc"], "argument --size: invalid int value: 'abc'"),
     (["--size", "8", "--steps", "1"], "size=[8]"),
-    (["--output", "result.txt", "--steps", "1"], "--output result.txt"),
+    (["--output", "result.txt", "--steps", "1"], "argument --output: cannot save 'result.txt': suffix '.txt'"),
     (["--style-layers", "relu9_1"], "argument --style-layers: invalid choice: 'relu9_1'"),
     (["--style-layer-weights", "relu1_1:2"], "is not LAYER=WEIGHT"),
     (["--style-layer-weights", "relu4_2=1", "--steps", "1"], "style_layer_weights"),
@@ -92,7 +92,7 @@ def test_output_is_checked_before_any_work(tmp_path, monkeypatch, capsys):
     (tmp_path / "x.png").mkdir()
     monkeypatch.setattr("helpers.optimize.stylize", lambda *a, **k: pytest.fail("ran"))
     assert cli.main(["--output", str(tmp_path / "x.png")]) == 2
-    assert "is a directory" in capsys.readouterr().err
+    assert "it is a folder" in capsys.readouterr().err
 
 
 def test_layers_weights_and_masks_from_the_command_line(tmp_path):

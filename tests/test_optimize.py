@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import helpers as nst
-from helpers import color, measures
+from helpers import color, measures, options
 from helpers import optimize as O
 
 S = 64  # every test image's long side: VGG19 to relu5_1 takes ~20 ms here
@@ -51,7 +51,7 @@ def test_network_stops_at_deepest_layer(content, style):
     assert "relu2_2" in called and "pool2" not in called and "conv3_1" not in called
 
 
-@pytest.mark.parametrize("optimizer", O.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", options.OPTIMIZERS)
 def test_optimizers_reduce_the_loss(content, style, optimizer):
     r = run(content, "swirls", steps=30, optimizer=optimizer, init="noise")
     first, last = r.history[0]["total"], r.loss
@@ -371,7 +371,7 @@ def binary_texture(seed, side=64):
 #: seeds 0-2, AVX-512 and SSE4.1 kernels: relu1_1 580x-3600x; relu1_1+relu2_1 60x-600x; the five
 #: default layers 11x-22x (Adam, at its default rate: 8x-20x). Before the trust region one cell
 #: (relu1_1, binary, seed 1) fell 2x-4x: a stall.
-STALL_CASES = [(("relu1_1",), 100), (("relu1_1", "relu2_1"), 20), (O.STYLE_LAYERS, 8)]
+STALL_CASES = [(("relu1_1",), 100), (("relu1_1", "relu2_1"), 20), (options.STYLE_LAYERS, 8)]
 
 
 @pytest.mark.parametrize("layers, fall", STALL_CASES, ids=["relu1_1", "relu1+2", "default"])

@@ -11,7 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..optimize import Result, stylize
+from ..optimize import stylize
+from ..records import Result
 
 PREVIEW_EVERY_S = 0.2  # at most ~5 preview images a second: each is a PNG over the websocket
 PLOT_EVERY_S = 0.5  # the loss plot takes ~30 ms to draw

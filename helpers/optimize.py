@@ -24,7 +24,8 @@ from .device import pick_device, resolve_precision, seed_everything
 from .errors import ImageError
 from .images import check_image, load_image
 from .lbfgs import BoxLBFGS
-from .losses import content_loss, gram_matrix, style_loss, tv_loss
+from .losses import (content_loss, gram_matrix, relative_content_scale, relative_style_weights,
+                     style_loss, tv_loss)
 from .options import STYLE_LAYERS, Options, as_list
 from .records import Result, Stage, StopReason
 from .vgg import MIN_SIDE, load_vgg19
@@ -45,43 +46,30 @@ class _Stop(Exception):
 
 @dataclass
 class _Problem:
-    """Everything a stage's loss needs: targets on the device, weights and layers.
+    """Everything a stage's loss needs: the network, the layers it reads, and the loss terms.
 
-    ``content_scale`` and ``style_weights`` carry the objective's normalisation: with
-    objective="relative" each content layer is divided by 1/2 sum P^2 and each style layer's E_l by
-    sum A^2 / (4 N^2) (its value for all-zero features), so every term is a relative error that
-    does not grow or shrink with the image's size; with "paper" they are 1 and w_l (eqs. 2-5).
+    ``terms``: (name, weight, term) in the order records list them; ``term(x, feats)`` returns
+    the unweighted term (a float32 scalar) for image x and its features, and enters eq. 1's total
+    times ``weight``; a term of weight 0 is not computed and records 0. The history records, the
+    studio's plot and its stats read the names from here, so a new term is one entry of
+    :func:`_problem`'s list (and its ``<name>_weight`` option).
     """
 
     vgg: torch.nn.Module
-    content_targets: dict  # layer -> P (1, C, H, W)
-    content_scale: dict  # layer -> factor
-    style_targets: list  # one dict layer -> A (1, N, N) per style (or one blended)
-    style_weights: list  # one dict layer -> w_l * factor per entry of style_targets
-    style_masks: list  # one mask (1,1,H,W) or None per entry of style_targets
-    content_weight: float
-    style_weight: float
-    tv_weight: float
-    tv_scale: float
     layers: tuple
     dtype: torch.dtype
+    terms: list  # (name, weight, term(x, feats) -> scalar)
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Weighted loss terms for image x (1,3,H,W): each as it enters eq. 1's total."""
+        """Weighted loss terms for image x (1,3,H,W), each as it enters eq. 1's total, then "total"."""
         ctx = (torch.autocast(x.device.type, dtype=self.dtype) if self.dtype != torch.float32
                else contextlib.nullcontext())
         with ctx:
             feats = self.vgg(x, self.layers)
         zero = x.new_zeros((), dtype=torch.float32)
-        lc = sum((self.content_scale[n] * content_loss(feats[n], P)
-                  for n, P in self.content_targets.items()), zero)
-        ls = sum((style_loss(feats, A, w, m)
-                  for A, w, m in zip(self.style_targets, self.style_weights, self.style_masks)), zero)
-        lt = self.tv_scale * tv_loss(x) if self.tv_weight else zero
-        terms = {"content": self.content_weight * lc, "style": self.style_weight * ls,
-                 "tv": self.tv_weight * lt}
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms
+        out = {name: weight * term(x, feats) if weight else zero for name, weight, term in self.terms}
+        out["total"] = sum(out.values(), zero)
+        return out
 
 
 def _fingerprint(t: torch.Tensor | None) -> str | None:
@@ -274,19 +262,32 @@ def stylize(content, style, **options) -> Result:
 
 
 def _problem(o: Options, vgg, content_targets, style_targets, masks, layers, dtype, shape):
+    """The stage's loss terms, normalised by the objective.
+
+    objective="relative" divides each content layer by 1/2 sum P^2 and each style layer's E_l by
+    sum A^2 / (4 N^2) (their values for all-zero features, :mod:`helpers.losses`), so every term is
+    a relative error that does not grow or shrink with the image's size, and tv is a mean over the
+    pixel values; "paper" uses eqs. 2-5 as written.
+    """
     relative = o.objective == "relative"
-    content_scale = {n: 2.0 / max(float(P.float().pow(2).sum()), 1e-12) if relative else 1.0
+    content_scale = {n: relative_content_scale(P) if relative else 1.0
                      for n, P in content_targets.items()}
-    style_weights = []
-    for A in style_targets:
-        w = o.style_layer_weights or {n: 1.0 / len(A) for n in A}
-        if relative:  # E_l / (sum A^2 / (4 N^2)) = sum (G - A)^2 / sum A^2
-            w = {n: v * 4 * A[n].shape[-1] ** 2 / max(float(A[n].pow(2).sum()), 1e-30)
-                 for n, v in w.items()}
-        style_weights.append(w)
-    tv_scale = 1.0 / (3 * shape[0] * shape[1]) if relative else 1.0  # mean over pixel values
-    return _Problem(vgg, content_targets, content_scale, style_targets, style_weights, masks,
-                    o.content_weight, o.style_weight, o.tv_weight, tv_scale, layers, dtype)
+    style_weights = [relative_style_weights(A, o.style_layer_weights) if relative
+                     else (o.style_layer_weights or {n: 1.0 / len(A) for n in A}) for A in style_targets]
+    tv_scale = 1.0 / (3 * shape[0] * shape[1]) if relative else 1.0
+
+    def content(x, feats):  # eq. 2, per content layer
+        return sum(content_scale[n] * content_loss(feats[n], P) for n, P in content_targets.items())
+
+    def style(x, feats):  # eqs. 3-5, per style (or one blended), each in its mask's region
+        return sum(style_loss(feats, A, w, m) for A, w, m in zip(style_targets, style_weights, masks))
+
+    def tv(x, feats):
+        return tv_scale * tv_loss(x)
+
+    terms = [("content", o.content_weight, content), ("style", o.style_weight, style),
+             ("tv", o.tv_weight, tv)]
+    return _Problem(vgg, layers, dtype, terms)
 
 
 @torch.no_grad()

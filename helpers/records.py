@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 import torch
 
 
+#: The bookkeeping keys of a history record (one dict per step); every other key is a weighted
+#: loss term, named by the engine ("content", "style", "tv"), and "total" is their sum (eq. 1).
+RECORD_KEYS = ("step", "seconds", "stage")
+
+
+def loss_terms(record: dict) -> dict[str, float]:
+    """The weighted loss terms of a history record by name, in the engine's order, without "total"."""
+    return {k: v for k, v in record.items() if k not in RECORD_KEYS and k != "total"}
+
+
 class StopReason(str, enum.Enum):
     """Why a run ended. Compares equal to its string value ("finished", ...)."""
 
@@ -38,7 +48,7 @@ class Result:
     last stage that ran; ``loss`` is that image's total loss under that stage's objective."""
 
     image: torch.Tensor
-    history: list[dict] = field(default_factory=list)  # per step: step, seconds, stage, total, content, style, tv
+    history: list[dict] = field(default_factory=list)  # per step: step, seconds, stage, each term, total
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, image)
     seconds: float = 0.0
     stopped_reason: StopReason = StopReason.FINISHED

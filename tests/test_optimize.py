@@ -181,6 +181,22 @@ def test_keyboard_interrupt_keeps_best(content, style):
     assert r.best_step == 3 and r.image.shape == content.shape and r.image.max() <= 1
 
 
+def test_a_new_loss_term_is_one_entry_and_reaches_the_records(content, style, monkeypatch):
+    problem = O._problem
+
+    def with_edge(*args):  # a term that pulls the mean grey level up, weighted 0.5
+        p = problem(*args)
+        p.terms.append(("edge", 0.5, lambda x, feats: 1 - x.mean()))
+        return p
+
+    monkeypatch.setattr(O, "_problem", with_edge)
+    r = run(content, style, steps=2)
+    h = r.history[0]
+    assert list(h) == ["step", "seconds", "stage", "content", "style", "tv", "edge", "total"]
+    assert h["edge"] == pytest.approx(0.5 * (1 - float(content.mean())), rel=1e-5)  # step 0 scores the start
+    assert h["total"] == pytest.approx(h["content"] + h["style"] + h["tv"] + h["edge"], rel=1e-6)
+
+
 def test_non_finite_loss_keeps_best(content, style, monkeypatch):
     losses = O._Problem.losses
     n = {"calls": 0}

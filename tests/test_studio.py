@@ -277,12 +277,27 @@ def test_render_functions_return_what_the_widgets_show():
     assert "– it/s" in R.stats_html(1, 10, 0.1, 0.0)
     assert "α/β = 0.2" in R.ratio_html(1.0, 5.0, "relative", 0.2) and "α/β = ∞" in R.ratio_html(1, 0, "paper", 0)
     entry = {"content": "<b>me</b>.png", "style": "swirls", "warm_start": False, "loss": 0.5, "seconds": 2.0,
-             "steps_run": 7, "stopped_reason": "callback",
+             "steps_run": 7, "stopped_reason": "callback", "terms": ["content", "style", "tv"],
              "settings": {"content_weight": 1.0, "style_weight": 5.0, "tv_weight": 0.0, "size": 64,
                           "optimizer": "lbfgs", "init": "content", "style_layer_weights": {"relu1_1": 0.5}}}
     lines = R.card_lines(entry, 2)
     assert lines[0] == "#2 &lt;b&gt;me&lt;/b&gt;.png × swirls" and "β 5" in lines[1]
     assert "7 steps · 64 px" in lines[2] and "stopped" in lines[3] and lines[4] == "layers 0.5"
+    assert lines[1] == "α 1 · β 5 · tv 0"
+
+
+def test_a_new_loss_term_shows_in_plot_stats_and_cards_without_a_change_here():
+    # the names come from the run's records: an engine with an "edge" term needs nothing new here
+    recs = [{"step": i, "seconds": 0.1 * i, "stage": 0, "content": 1.0, "style": 0.5, "tv": 0.0,
+             "edge": 0.25, "total": 1.75} for i in range(4)]
+    without = [{k: v for k, v in r.items() if k != "edge"} for r in recs]
+    assert R.loss_plot(recs, steps=4) != R.loss_plot(without, steps=4)  # the edge line is drawn
+    assert "edge 0.25" in R.stats_html(2, 4, 0.2, 1.0, recs[-1])
+    entry = {"content": "cat", "style": "swirls", "warm_start": False, "loss": 1.75, "seconds": 0.4,
+             "steps_run": 4, "stopped_reason": "finished", "terms": ["content", "style", "tv", "edge"],
+             "settings": {"content_weight": 1.0, "style_weight": 3.0, "tv_weight": 0.0, "edge_weight": 2.0,
+                          "size": 64, "optimizer": "lbfgs", "init": "content"}}
+    assert R.card_lines(entry, 1)[1] == "α 1 · β 3 · tv 0 · edge 2"
 
 
 # --------------------------------------------------------------------------- sources

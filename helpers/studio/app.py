@@ -12,7 +12,7 @@ from IPython.display import display
 
 from .. import options as _options
 from ..images import load_image, save_image
-from ..records import Result
+from ..records import Result, loss_terms
 from . import controls as _controls
 from . import render, sources, view
 from .controls import OWN_OPTIONS
@@ -253,7 +253,8 @@ class StyleStudio:
         entry = {"content": self._labels[0], "style": self._labels[1], "settings": s,
                  "warm_start": not isinstance(self._kwargs["init"], str), "image": res.image,
                  "loss": res.loss, "seconds": res.seconds, "steps_run": len(res.history),
-                 "stopped_reason": res.stopped_reason}
+                 "stopped_reason": res.stopped_reason,
+                 "terms": list(loss_terms(res.history[-1])) if res.history else []}
         self.history.insert(0, entry)
         del self.history[HISTORY_MAX:]
         self._runs += 1

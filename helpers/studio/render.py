@@ -13,11 +13,16 @@ import threading
 from PIL import Image
 
 from ..images import to_pil
+from ..records import loss_terms
 
 PREVIEW_PX = 256  # displayed width of the preview; small results are enlarged by whole pixels
 PLOT_PX = 300  # the loss plot: 3.75 x 2.9 inches at 80 dpi
 CARD_PX = 120
+#: Line colours of the loss plot by term name; a term not named here takes the next of SPARE_COLOURS.
 COLOURS = {"total": "#bbb", "content": "#1f77b4", "style": "#d62728", "tv": "#2ca02c"}
+SPARE_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+#: How a history card writes a term's weight: the paper's symbols where it has them.
+SYMBOLS = {"content": "α", "style": "β"}
 #: Why a run stopped, in words (Result.stopped_reason values; others are shown as they are).
 STOPS = {"callback": "Stop pressed", "non-finite loss": "the loss became inf or nan",
          "callback error": "the studio's step callback failed", "interrupted": "interrupted"}
@@ -38,7 +43,8 @@ def png(img, width: int | None = None) -> bytes:
 def loss_plot(records: list[dict], previous: list[dict] = (), steps: int = 0) -> bytes:
     """PNG of the weighted loss terms per step on a log axis, the last run's total dashed.
 
-    records/previous: per-step dicts with "total", "content", "style", "tv" (Result.history's).
+    records/previous: per-step dicts as in Result.history (the terms are read from the records,
+    :func:`helpers.records.loss_terms`, so a new term of the engine shows without a change here).
     steps: the x axis runs to at least ``steps - 1`` (the run's length, known before it ends).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -51,9 +57,12 @@ def loss_plot(records: list[dict], previous: list[dict] = (), steps: int = 0) ->
         old = [(i, h["total"]) for i, h in enumerate(previous) if h["total"] > 0]
         if old:
             ax.plot(*zip(*old), color="#999", ls="--", lw=1, label="last run")
-        for k, colour in COLOURS.items():
+        names = ["total", *loss_terms(records[0])] if records else []
+        spare = iter(SPARE_COLOURS * len(names))
+        for k in names:
             pts = [(i, h[k]) for i, h in enumerate(records) if h.get(k, 0) > 0]
             if pts:
+                colour = COLOURS.get(k) or next(spare)
                 ax.plot(*zip(*pts), color=colour, lw=4 if k == "total" else 1.5, label=k)
         ax.set_xlabel("step", fontsize=9)
         ax.set_title("weighted losses (log scale)", fontsize=10)
@@ -76,7 +85,7 @@ def loss_plot(records: list[dict], previous: list[dict] = (), steps: int = 0) ->
 
 def stats_html(n: int, total: int, seconds: float, rate: float, record: dict | None = None) -> str:
     """"step n/total · seconds · it/s · the record's nonzero terms"."""
-    terms = " · ".join(f"{k} {record[k]:.3g}" for k in ("content", "style", "tv") if (record or {}).get(k))
+    terms = " · ".join(f"{k} {v:.3g}" for k, v in loss_terms(record or {}).items() if v)
     return (f"step <b>{n}/{total}</b> · {seconds:.1f} s · " + (f"{rate:.2f} it/s" if rate else "– it/s")
             + (f" · <span style='color:#666'>{terms}</span>" if terms else ""))
 
@@ -100,11 +109,15 @@ def status_html(text: str, colour: str = "#333") -> str:
 
 
 def card_lines(entry: dict, number: int) -> list[str]:
-    """The text of a history card: what ran (pictures, weights, size, steps) and how it ended."""
+    """The text of a history card: what ran (pictures, weights, size, steps) and how it ended.
+
+    entry: the studio's history entry; ``entry["terms"]`` names the run's loss terms (from its
+    records), each shown with its ``<name>_weight`` setting.
+    """
     s = entry["settings"]
     f = lambda v: f"{v:.3g}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = [f"#{number} {entry['content']} × {entry['style']}",
-             f"α {f(s['content_weight'])} · β {f(s['style_weight'])} · tv {f(s['tv_weight'])}",
+    weights = [f"{SYMBOLS.get(n, n)} {f(s[n + '_weight'])}" for n in entry["terms"] if n + "_weight" in s]
+    lines = [f"#{number} {entry['content']} × {entry['style']}", " · ".join(weights),
              f"{entry['steps_run']} steps · {s['size']} px · {s['optimizer']} · "
              f"{'warm' if entry['warm_start'] else s['init']}",
              f"{entry['seconds']:.1f} s · loss {entry['loss']:.3g}"

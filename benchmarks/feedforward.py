@@ -1,16 +1,17 @@
-"""One pass of a shipped style net vs stylize's defaults, and x4 SR PSNR per loss; prints tables.
+"""The shipped fast nets, measured: style carried per style vs stylize, one-pass speed, fit_style, x4 SR.
 
-    python benchmarks/feedforward.py                    # CPU (or NST_DEVICE), swirls, chelsea (held out)
-    python benchmarks/feedforward.py --style mondrian --stylize-size 256
+    python benchmarks/feedforward.py                          # every table (tens of minutes on 2 cores)
+    python benchmarks/feedforward.py --only speed sr          # a subset: styles speed fit sr
+    python benchmarks/feedforward.py --pictures /tmp/ff       # also save every result for a look
 
-Times are the best of ``--repeat`` runs (one for stylize), after one warm-up pass; on CUDA the
-clock waits for the GPU. Distances: L_style against the style image (helpers.lessons.style_distance,
-lower = more style) and the relative relu4_2 feature distance to the photo (lower = more content kept).
+Referee fractions (helpers.measures): *style left* = Gatys' style distance to the style image
+(resized to the result) ÷ the photo's own (lower = more style); *photo lost* = relu4_2 feature
+distance to the photo ÷ the style image's (lower = more of the photo kept). Photos: the embedded
+ones, never trained on. stylize runs its defaults. Times: best of ``--repeat`` warm runs.
 """
 from __future__ import annotations
 
 import argparse
-import inspect
 import platform
 import sys
 import time
@@ -20,8 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers as nst  # noqa: E402
-from helpers import feedforward as ff  # noqa: E402
-from helpers.lessons import style_distance  # noqa: E402
+from helpers import nets  # noqa: E402
+from helpers.measures import feature_distance, photo_lost, psnr, sharpness, style_left  # noqa: E402
 
 
 def timed(fn, device, repeat=1):
@@ -37,54 +38,106 @@ def timed(fn, device, repeat=1):
     return out, best
 
 
+def styles_table(a, device, vgg):
+    print("\n| style | px | photo | one pass: style left | photo lost | stylize: style left | photo lost |"
+          " pass / stylize |\n|---|---|---|---|---|---|---|---|")
+    for style in nets.shipped_styles():
+        S = nst.load_image(style, device=device)
+        for px in a.sizes:
+            for name in a.photos:
+                x = nst.load_image(name, size=px, device=device)
+                y = nst.fast_stylize(x, style)
+                r = nst.stylize(x, style, steps=a.stylize_steps, progress=False, device=device).image.to(device) \
+                    if a.stylize_steps else None
+                f = (style_left(y, x, S, vgg=vgg), photo_lost(y, x, S, vgg=vgg))
+                g = (style_left(r, x, S, vgg=vgg), photo_lost(r, x, S, vgg=vgg)) if r is not None else (float("nan"),) * 2
+                print(f"| {style} | {px} | {name} | {f[0]:.3f} | {f[1]:.3f} | {g[0]:.3f} | {g[1]:.3f} | "
+                      f"{f[0] / g[0]:.2f} |", flush=True)
+                if a.pictures:
+                    nst.save_image(torch.cat([x, y] + ([r] if r is not None else []), -1),
+                                   a.pictures / f"{style}_{px}_{name}.jpg")
+
+
+def speed_table(a, device):
+    x0 = nst.load_image("chelsea", size=64, device=device)
+    nst.fast_stylize(x0, "swirls")  # load and warm up
+    print("\n| one pass | px (long side) | seconds |\n|---|---|---|")
+    for px in (256, 512, 1024):
+        x = nst.load_image("chelsea", size=px, device=device)
+        x = torch.nn.functional.interpolate(x, size=(px, px)) if a.square else x
+        _, s = timed(lambda: nst.fast_stylize(x, "swirls"), device, a.repeat)
+        print(f"| style net | {tuple(x.shape[-2:])} | {s:.3f} |", flush=True)
+        _, s = timed(lambda: nst.fast_stylize(x, {"swirls": 0.5, "mondrian": 0.5}), device, a.repeat)
+        print(f"| style net, a mix of two | {tuple(x.shape[-2:])} | {s:.3f} |", flush=True)
+
+
+def fit_table(a, device, vgg):
+    print("\n| fit_style | seconds | steps | style left (256 px, 3 photos) | photo lost |\n|---|---|---|---|---|")
+    for style in a.fit:
+        t = time.perf_counter()
+        fitted = nst.fit_style(style, seconds=a.fit_seconds, steps=10_000, progress=False, device=device)
+        secs = time.perf_counter() - t
+        S = nst.load_image(style, device=device)
+        fr = []
+        for name in a.photos:
+            x = nst.load_image(name, size=256, device=device)
+            y = nst.fast_stylize(x, fitted)
+            fr.append((style_left(y, x, S, vgg=vgg), photo_lost(y, x, S, vgg=vgg)))
+            if a.pictures:
+                nst.save_image(torch.cat([x, y], -1), a.pictures / f"fit_{Path(str(style)).stem}_{name}.jpg")
+        print(f"| {style} | {secs:.0f} | {fitted.meta['steps']} | {sum(f[0] for f in fr) / len(fr):.3f} | "
+              f"{sum(f[1] for f in fr) / len(fr):.3f} |", flush=True)
+
+
+def sr_table(a, device, vgg):
+    print("\n| x4 SR | photo | PSNR (Y, 4-px border off) | sharpness (real photo's) | relu3_1 / relu5_1 distance |"
+          "\n|---|---|---|---|---|")
+    for name in a.photos:
+        hr = nst.load_image(name, size=a.sr_size, device=device)
+        H, W = (s - s % 4 for s in hr.shape[-2:])
+        hr = hr[..., :H, :W]
+        lr = nets.downsample(hr)
+        outs = {"bicubic": nst.super_resolve(lr, nets.SRNet().to(device)),
+                **{n: nst.super_resolve(lr, n) for n in nets.SR_NETS}}
+        for k, y in outs.items():
+            d = [feature_distance(y, hr, layer, vgg=vgg) for layer in ("relu3_1", "relu5_1")]
+            print(f"| {k} | {name} | {psnr_y(y, hr):.2f} | {sharpness(y):.3f} ({sharpness(hr):.3f}) | "
+                  f"{d[0]:.3f} / {d[1]:.3f} |", flush=True)
+            if a.pictures:
+                nst.save_image(y, a.pictures / f"sr_{k}_{name}.png")
+
+
+def psnr_y(a, b, border=4):
+    """PSNR on luma with ``border`` px shaved, as super-resolution papers report it."""
+    from helpers.color import to_yiq
+
+    c = (slice(None), slice(0, 1), slice(border, -border), slice(border, -border))
+    return psnr(to_yiq(a)[c], to_yiq(b)[c])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--style", default="swirls")
-    p.add_argument("--photo", default="chelsea")
-    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
-    p.add_argument("--stylize-size", type=int, default=512)
-    p.add_argument("--steps", type=int, default=None, help="stylize steps (default: its own default)")
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--sr-photos", nargs="+", default=["chelsea", "grace_hopper"])
+    p.add_argument("--only", nargs="+", default=["styles", "speed", "fit", "sr"])
+    p.add_argument("--photos", nargs="+", default=["chelsea", "astronaut", "grace_hopper"])
+    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    p.add_argument("--stylize-steps", type=int, default=100, help="stylize steps for the comparison (0: skip)")
+    p.add_argument("--fit", nargs="+", default=["swirls"], help="style images to fit_style")
+    p.add_argument("--fit-seconds", type=float, default=150)
     p.add_argument("--sr-size", type=int, default=256)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--square", action="store_true", help="time square images of the given sides")
+    p.add_argument("--pictures", type=Path, default=None)
     a = p.parse_args(argv)
+    if a.pictures:
+        a.pictures.mkdir(parents=True, exist_ok=True)
     device = nst.pick_device()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    print(f"device {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads")
-
-    ff.fast_stylize(nst.load_image(a.photo, size=64, device=device), a.style)  # load + warm up
-    style = nst.load_image(a.style, size=256, device=device)
-    print(f"\n| one pass of the {a.style} net | size | seconds |\n|---|---|---|")
-    passes = {}
-    for s in a.sizes:
-        x = nst.load_image(a.photo, size=s, device=device)
-        passes[s] = timed(lambda: nst.fast_stylize(x, a.style), device, a.repeat)
-        print(f"| {a.photo} | {x.shape[-1]}x{x.shape[-2]} | {passes[s][1]:.3f} |")
-
-    steps = a.steps or inspect.signature(nst.stylize).parameters["steps"].default
-    x = nst.load_image(a.photo, size=a.stylize_size, device=device)
-    res, slow = timed(lambda: nst.stylize(x, a.style, steps=steps, progress=False, device=device), device)
-    fast_img, fast = (passes[a.stylize_size] if a.stylize_size in passes else
-                      timed(lambda: nst.fast_stylize(x, a.style), device, a.repeat))
-    print(f"\n| {a.photo} at {x.shape[-1]}x{x.shape[-2]}, {a.style} | seconds | style distance | content distance |")
-    print("|---|---|---|---|")
-    for label, img, secs in [("photo", x, 0.0), (f"stylize defaults ({steps} steps)", res.image, slow),
-                             ("one pass", fast_img, fast)]:
-        print(f"| {label} | {secs:.3f} | {style_distance(img, style):.4g} | {ff.feature_distance(img, x):.3f} |")
-    print(f"\nspeed ratio stylize / one pass at {a.stylize_size} px: {slow / fast:.0f}x")
-
-    print("\n| x4 SR | " + " | ".join(f"{n} PSNR (dB)" for n in a.sr_photos) + " | relu2_2 distance (mean) |")
-    print("|---|" + "---|" * (len(a.sr_photos) + 1))
-    rows = {"bicubic": ff.SRNet().to(device), "pixel loss": "sr_pixel", "feature loss": "sr_feature"}
-    for label, net in rows.items():
-        ps, fd = [], []
-        for n in a.sr_photos:
-            hr = nst.load_image(n, size=a.sr_size, device=device)
-            hr = hr[..., : hr.shape[-2] // 4 * 4, : hr.shape[-1] // 4 * 4]
-            y = ff.super_resolve(ff.downsample(hr), net)
-            ps.append(nst.psnr(y, hr))
-            fd.append(ff.feature_distance(y, hr, "relu2_2"))
-        print(f"| {label} | " + " | ".join(f"{v:.2f}" for v in ps) + f" | {sum(fd) / len(fd):.3f} |")
+    print(f"device {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"style net: {nets.load_net(nets.STYLE_NET, device).meta.get('steps')} steps")
+    vgg = nst.load_vgg19(device=device)
+    for part in a.only:
+        {"styles": lambda: styles_table(a, device, vgg), "speed": lambda: speed_table(a, device),
+         "fit": lambda: fit_table(a, device, vgg), "sr": lambda: sr_table(a, device, vgg)}[part]()
 
 
 if __name__ == "__main__":

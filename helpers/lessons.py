@@ -289,3 +289,80 @@ def reachable(url: str, timeout: float = 3.0) -> bool:
     worker.start()
     worker.join(timeout)
     return ok.is_set()
+
+
+def check_train_step(name: str, fn, *, rtol: float = 1e-3, hint: str = "") -> str:
+    """Check a learner's style-net training step against :func:`helpers.training.train_step` (lesson 06).
+
+    ``fn(net, opt, x, code, targets, vgg)`` must run the net on the crops ``x`` with the style code,
+    compute the relative content loss at relu2_2 plus ``targets.weight`` times the relative style
+    loss, back-propagate, update the weights and return the loss. Both versions take one step from
+    the same small net on the same crops; the returned losses and the updated weights must agree.
+    A function whose body is still ``...`` gets a nudge, as :func:`check` does.
+    """
+    from .images import load_image
+    from .nets import StyleNet
+    from .training import StyleTargets, train_step
+    from .vgg import load_vgg19
+
+    if not callable(fn):
+        raise AssertionError(f"{name}: {fn!r} is not a function; define it with def train_step(...): ...")
+    vgg = load_vgg19(device="cpu")
+    x = torch.cat([load_image(p, size=64, device="cpu")[..., :40, :40] for p in ("coffee", "rocket")])
+    targets = StyleTargets(vgg, "swirls", 96, 10.0, device="cpu")
+    nets, losses = [], []
+    for step in (fn, train_step):
+        torch.manual_seed(0)
+        net = StyleNet(["swirls"], channels=(8, 16, 16), n_res=1)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        out = step(net, opt, x, net.codes[0], targets, vgg)
+        nets.append(net)
+        losses.append(out["total"] if isinstance(out, dict) else out)
+    if losses[0] is None or losses[0] is Ellipsis:
+        return f"{name}: not answered yet - fill in the function, or open the solution below"
+    got, want = float(losses[0]), float(losses[1])
+    if not math.isclose(got, want, rel_tol=rtol):
+        raise AssertionError(f"{name}: your step's loss is {got:.5g}, the reference's {want:.5g}. {hint}".strip())
+    moved = [float((a - b).abs().max()) for a, b in zip(nets[0].parameters(), nets[1].parameters())]
+    if max(moved) > 1e-4:
+        torch.manual_seed(0)
+        fresh = StyleNet(["swirls"], channels=(8, 16, 16), n_res=1)
+        untouched = all(torch.equal(a, b) for a, b in zip(nets[0].parameters(), fresh.parameters()))
+        why = " The weights did not move: call loss.backward() and opt.step()." if untouched else ""
+        raise AssertionError(f"{name}: the loss is right but the weights differ from the reference's "
+                             f"after the step (by up to {max(moved):.2g}).{why} {hint}".strip())
+    return f"{name}: correct"
+
+
+#: Exercise answers the lessons check with :func:`quiz`, kept here so a notebook never shows them
+#: before the learner has tried. A callable is evaluated when checked (answers measured on the
+#: shipped nets).
+def _answers() -> dict:
+    from . import nets
+
+    return {
+        "06.norm": "instance",
+        "06.code": lambda: nets.load_net(nets.STYLE_NET, "cpu").code_size,
+        "07.psnr": "pixel",
+        "07.sharp": "feature",
+    }
+
+
+HINTS = {
+    "06.norm": "Look at section 3: which pair of outputs came out alike?",
+    "06.code": "Section 2 prints it: the (gamma, beta) numbers per style.",
+    "07.psnr": "Which loss is the mean squared error that PSNR is computed from?",
+    "07.sharp": "Which net's high-frequency share came closest to the real photo's?",
+}
+
+
+def quiz(key: str, answer, *, rtol: float = 1e-4) -> str:
+    """Check a lesson exercise ``key`` (e.g. "06.norm") whose expected answer this module holds."""
+    answers = _answers()
+    if key not in answers:
+        raise KeyError(f"no exercise {key!r}; known: {', '.join(sorted(answers))}")
+    expected = answers[key]
+    expected = expected() if callable(expected) else expected
+    if isinstance(answer, str):
+        answer = answer.strip().lower()
+    return check(key, answer, expected, rtol=rtol, hint=HINTS.get(key, ""))

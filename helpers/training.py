@@ -118,6 +118,26 @@ def perceptual_losses(vgg, net_out, photo_feats, targets: StyleTargets, *, conte
     return {"total": total, "content": lc, "style": ls, "tv": lt}
 
 
+def train_step(net, opt, x: torch.Tensor, code: torch.Tensor, targets: StyleTargets, vgg, *,
+               content_weight: float = 1.0, tv_weight: float = 0.0, autocast=None) -> dict:
+    """One training step of a style net: forward, perceptual loss, backward, update.
+
+    x: (B,3,H,W) photo crops in [0,1]; code: the style's code (D,), a row of ``net.codes`` or a
+    free tensor (``fit_style``); ``opt`` holds whatever is being trained. Returns the loss terms
+    (tensors, detached). Lesson 06 has the learner write this function and compares it with this one.
+    """
+    with torch.no_grad(), autocast or contextlib.nullcontext():
+        P = vgg(x, (CONTENT_LAYER,))[CONTENT_LAYER]  # the photos' own features: the content target
+    with autocast or contextlib.nullcontext():
+        y = net(x, code)
+    terms = perceptual_losses(vgg, y.float(), P, targets, content_weight=content_weight,
+                              tv_weight=tv_weight, autocast=autocast)
+    opt.zero_grad(set_to_none=True)
+    terms["total"].backward()
+    opt.step()
+    return {k: v.detach() for k, v in terms.items()}
+
+
 class Checkpoint:
     """A training run's state in one file: net, optimiser, step, history, data RNG; atomic writes."""
 
@@ -220,22 +240,16 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     with _StopSignal() as stop:
         while step < steps and not stop.stop and not (seconds and time.perf_counter() - t0 - elapsed > seconds):
             k = step % len(names)
-            x = random_crops(imgs, batch, size, gen).to(device)  # (B, 3, size, size)
-            with torch.no_grad(), cast:
-                P = vgg(x, (CONTENT_LAYER,))[CONTENT_LAYER]
-            with cast:
-                y = net(x, net.codes[k])
-            terms = perceptual_losses(vgg, y.float(), P, targets[k], content_weight=content_weight,
-                                      tv_weight=tv_weight, autocast=cast)
-            opt.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            if not math.isfinite(float(terms["total"].detach())):
+            x = random_crops(imgs, batch, size, gen, long_side).to(device)  # (B, 3, size, size)
+            terms = train_step(net, opt, x, net.codes[k], targets[k], vgg, content_weight=content_weight,
+                               tv_weight=tv_weight, autocast=cast)
+            if not math.isfinite(float(terms["total"])):  # Adam has stepped on it: keep the last save
                 raise FloatingPointError(f"step {step}: loss {float(terms['total'])} for {names[k]!r}; "
-                                         f"the checkpoint keeps the last good state: lower lr and resume")
-            opt.step()
+                                         f"{ckpt.path if ckpt else 'no checkpoint'} keeps the last good "
+                                         f"state: lower lr and resume")
             step += 1
             record = {"step": step, "seconds": round(time.perf_counter() - t0, 2), "style_name": names[k],
-                      **{key: float(v.detach()) for key, v in terms.items()}}
+                      **{key: float(v) for key, v in terms.items()}}
             history.append(record)
             if step % save_every == 0:
                 save(step)
@@ -279,16 +293,9 @@ def fit_style(style, *, steps: int = 300, seconds: float | None = 150.0, weight:
     with tqdm(total=steps, desc="fit style", disable=not progress) as bar:
         for step in range(1, steps + 1):
             x = random_crops(imgs, batch, size, gen).to(device)
-            with torch.no_grad(), cast:
-                P = vgg(x, (CONTENT_LAYER,))[CONTENT_LAYER]
-            with cast:
-                y = base(x, code)
-            terms = perceptual_losses(vgg, y.float(), P, target, autocast=cast)
-            opt.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            opt.step()
+            terms = train_step(base, opt, x, code, target, vgg, autocast=cast)
             history.append({"step": step, "seconds": time.perf_counter() - t0,
-                            **{k: float(v.detach()) for k, v in terms.items()}})
+                            **{k: float(v) for k, v in terms.items()}})
             bar.update(1)
             bar.set_postfix(loss=f"{history[-1]['total']:.3g}", refresh=False)
             if callback is not None and callback(step, code.detach(), history[-1]) is False:

@@ -27,7 +27,6 @@ def test_python_snippet_runs(i, tmp_path, monkeypatch):
         return real(content, style, **kw)
 
     monkeypatch.setattr(nst, "stylize", small)
-    monkeypatch.setattr("helpers.feedforward.stylize", small, raising=False)
     monkeypatch.chdir(tmp_path)
     code = PYTHON_BLOCKS[i]
     if "StyleStudio" in code:

@@ -262,20 +262,32 @@ def _open_pil(source: Path | bytes, name: str | None, size: int | None) -> torch
             w, h = im.size  # after draft: what will actually be decoded
             if w * h > MAX_PIXELS:
                 raise ImageError(f"{name} is {w}x{h} = {w * h / 1e6:.3g} MP, above MAX_PIXELS = "
-                                 f"{MAX_PIXELS / 1e6:.3g} MP; shrink it first, or pass a smaller size for a JPEG")
+                                 f"{MAX_PIXELS / 1e6:.3g} MP; shrink it first, pass a smaller size for a JPEG, "
+                                 "or raise the cap if the machine has the memory (nst.images.MAX_PIXELS)")
             return _from_pil(im, size, name)
 
 
 # --- in-memory sources ----------------------------------------------------------------------------
 
 def _target_size(wh: tuple[int, int], size: int) -> tuple[int, int]:
-    """(w, h) scaled so the long side is ``size``; refuses results above MAX_PIXELS."""
+    """(w, h) scaled so the long side is ``size``; refuses results above MAX_PIXELS, naming the
+    largest size that fits and how to raise the cap."""
     w, h = wh
     assert w > 0 and h > 0, "callers refuse images without pixels first"
-    scale = size / max(w, h)
-    out = max(1, round(w * scale)), max(1, round(h * scale))
+
+    def scaled(side):
+        s = side / max(w, h)
+        return max(1, round(w * s)), max(1, round(h * s))
+
+    out = scaled(size)
     if out[0] * out[1] > MAX_PIXELS:
-        raise ImageError(f"size={size} would make a {out[0]}x{out[1]} image, above MAX_PIXELS = {MAX_PIXELS}")
+        fits = int(size * math.sqrt(MAX_PIXELS / (out[0] * out[1]))) + 1
+        while fits > 1 and math.prod(scaled(fits)) > MAX_PIXELS:  # rounding: step down to the first fit
+            fits -= 1
+        raise ImageError(f"size={size} would make a {out[0]}x{out[1]} image, above MAX_PIXELS = "
+                         f"{MAX_PIXELS:,} pixels; the largest size that fits this {w}x{h} picture is "
+                         f"{fits}. Pass size={fits} or less, or raise the cap if the machine has the "
+                         "memory (nst.images.MAX_PIXELS = 100_000_000)")
     return out
 
 
@@ -311,10 +323,27 @@ def _from_pil(im: Image.Image, size: int | None, name: str) -> torch.Tensor:
 
 
 def _deep_gray(im: Image.Image, name: str) -> torch.Tensor:
-    """A 16/32-bit integer or float grayscale PIL image as (H, W) float32 in [0, 1]."""
-    gray = torch.from_numpy(np.asarray(im, dtype=np.float32).copy())  # (H, W)
-    if im.mode != "F":
-        return (gray / 65535.0).clamp_(0.0, 1.0)
+    """A 16/32-bit integer or float grayscale PIL image as (H, W) float32 in [0, 1].
+
+    The scale is the mode's value range. "I;16", "I;16L", "I;16B", "I;16N" (16-bit, e.g. a
+    16-bit PNG): / 65535. "I" (32-bit signed integers) has no bit depth of its own, so the values
+    decide: all in 0..255 is an 8-bit picture widened by ``convert("I")`` (/ 255, so grey 128 ->
+    0.502); up to 65535 is 16-bit data, as older Pillows open 16-bit PNGs (/ 65535); above that,
+    32-bit (/ (2**31 - 1)); negative values are refused. (A 16-bit image darker than 256/65535
+    everywhere therefore reads as 8-bit: ``convert("I;16")`` it first to say otherwise.) "F"
+    (float): [0, 1] as is, 0..255 (what ``convert("F")`` makes) / 255, anything else refused.
+    """
+    gray = torch.from_numpy(np.asarray(im, dtype=np.float64).copy())  # (H, W); float64 holds int32
+    if im.mode.startswith("I;16"):
+        return (gray / 65535.0).float().clamp_(0.0, 1.0)
+    if im.mode == "I":
+        lo, hi = float(gray.min()), float(gray.max())
+        if lo < 0:
+            raise ImageError(f"{name} is a 32-bit integer image with negative values (down to {lo:.0f}); "
+                             "an image needs values >= 0: rescale it, or export it as an 8- or 16-bit PNG")
+        peak = 255.0 if hi <= 255 else 65535.0 if hi <= 65535 else 2.0**31 - 1
+        return (gray / peak).float().clamp_(0.0, 1.0)
+    gray = gray.float()
     _check_values(gray, name, strict=False)  # NaN / inf: refuse, naming the file
     lo, hi = float(gray.min()), float(gray.max())
     if lo >= -RANGE_TOLERANCE and hi <= 1 + RANGE_TOLERANCE:

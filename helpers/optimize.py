@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import math
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -21,7 +22,7 @@ import torch.nn.functional as nnf
 
 from . import color
 from .device import pick_device, resolve_precision, seed_everything
-from .errors import ImageError
+from .errors import ImageError, OptionError
 from .images import check_image, load_image
 from .lbfgs import BoxLBFGS
 from .losses import (content_loss, gram_matrix, relative_content_scale, relative_style_weights,
@@ -131,18 +132,18 @@ def _mask(m, i: int, device) -> torch.Tensor | None:
 
 def _check_images(content, style, o: Options, styles: list) -> None:
     if content is None and style is None:
-        raise ValueError("give a content image, a style image, or both")
+        raise OptionError("give a content image, a style image, or both")
     if content is None and o.content_weight:
-        raise ValueError("content=None needs content_weight=0 (texture synthesis)")
+        raise OptionError("content=None needs content_weight=0 (texture synthesis)")
     if style is None and o.style_weight:
-        raise ValueError("style=None needs style_weight=0 (content reconstruction)")
+        raise OptionError("style=None needs style_weight=0 (content reconstruction)")
     if style is not None and not styles:
-        raise ValueError("style=[]: give at least one style image (or style=None with style_weight=0)")
+        raise OptionError("style=[]: give at least one style image (or style=None with style_weight=0)")
     if o.style_blend is not None and len(o.style_blend) != len(styles):
-        raise ValueError(f"style_blend={list(o.style_blend)!r} needs one weight >= 0 per style "
-                         f"({len(styles)})")
+        raise OptionError(f"style_blend={list(o.style_blend)!r} needs one weight >= 0 per style "
+                          f"({len(styles)})")
     if o.masks is not None and len(o.masks) != len(styles):
-        raise ValueError(f"masks: give one mask (or None) per style image ({len(styles)})")
+        raise OptionError(f"masks: give one mask (or None) per style image ({len(styles)})")
 
 
 def stylize(content, style, **options) -> Result:
@@ -346,9 +347,12 @@ def _run_stage(problem: _Problem, x: torch.Tensor, steps: int, o: Options, resul
                     go_on = o.callback(step, before, entry)
                 except (KeyboardInterrupt, _Stop):
                     raise
-                except Exception as e:  # a broken callback must not cost the run
+                except Exception as e:  # a broken callback must not cost the run, nor pass unseen
                     result.error = e
-                    warnings.warn(f"callback raised {type(e).__name__}: {e}; stopped, best image kept")
+                    warnings.warn(f"callback raised {type(e).__name__}: {e}; the run stopped at step "
+                                  f"{step} and kept its best image (result.error holds the "
+                                  f"exception). The callback's traceback:\n{traceback.format_exc()}",
+                                  stacklevel=2)
                     raise _Stop(StopReason.CALLBACK_ERROR) from None
                 if go_on is False:
                     raise _Stop(StopReason.CALLBACK)

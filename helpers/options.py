@@ -13,7 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from .device import PRECISIONS
-from .errors import ImageError, OptionError
+from .errors import OptionError, close_names
 from .vgg import LAYER_NAMES, MIN_SIDE, PADDING, POOLING, WEIGHTS
 
 INITS = ("content", "noise", "style", "blurred")
@@ -85,7 +85,8 @@ class Options:
             object.__setattr__(self, name, value)
             bad = [n for n in value if n not in LAYER_NAMES]
             if bad:
-                raise OptionError(f"{name}: unknown layer(s) {bad}; names are {', '.join(LAYER_NAMES)}")
+                raise OptionError(f"{name}: unknown layer(s) {bad}{_typo_hint(bad)}; names are "
+                                  f"{', '.join(LAYER_NAMES)}")
         for f in fields(self):
             choices = f.metadata["choices"]
             value = getattr(self, f.name)
@@ -104,7 +105,7 @@ class Options:
         sizes = self.sizes
         for s in sizes:
             if s is not None and (not isinstance(s, int) or isinstance(s, bool) or s < MIN_SIDE):
-                raise ImageError(f"size={self.size!r}: each size must be a whole number of "
+                raise OptionError(f"size={self.size!r}: each size must be a whole number of "
                                   f"pixels >= {MIN_SIDE}")
         steps = as_list(self.steps)
         if any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in steps):
@@ -116,8 +117,12 @@ class Options:
             w = dict(self.style_layer_weights)
             bad = [n for n in w if n not in self.style_layers]
             if bad:
+                known = tuple(n for n in bad if n in LAYER_NAMES)
+                fix = (f"add them to style_layers (style_layers={self.style_layers + known!r}) or "
+                       "drop them from style_layer_weights" if known else
+                       "use layers of style_layers, or drop them from style_layer_weights")
                 raise OptionError(f"style_layer_weights: {bad} not in style_layers "
-                                  f"{self.style_layers}")
+                                  f"{self.style_layers}{_typo_hint(bad, self.style_layers)}; {fix}")
             for n, v in w.items():
                 _number(f"style_layer_weights[{n!r}]", v, lo=0)
         if self.style_blend is not None:
@@ -158,6 +163,17 @@ def _is_tensor(v) -> bool:
 def as_list(x) -> list:
     """``x`` as a list: a list or tuple's items, anything else as the one item."""
     return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _typo_hint(names, known: Sequence[str] = LAYER_NAMES) -> str:
+    """" ('relu9_1' is no VGG19 layer; did you mean 'relu1_1'?)" for the names that are no layer,
+    the suggestion taken from ``known`` (the layers the name should have matched)."""
+    hints = []
+    for n in names:
+        if n not in LAYER_NAMES:
+            near = close_names(str(n), list(known))[:1]
+            hints.append(f"{n!r} is no VGG19 layer" + (f"; did you mean {near[0]!r}?" if near else ""))
+    return f" ({'; '.join(hints)})" if hints else ""
 
 
 def _number(name: str, v, *, lo=None, hi=None, open_lo=False) -> None:

@@ -174,6 +174,43 @@ def test_sixteen_bit_png_keeps_its_range(tmp_path):
     assert len(torch.unique(img[0, 0])) > 256  # finer than 8 bits
 
 
+@pytest.mark.parametrize("values, mode, expected", [
+    ([[128]], "L->I", 128 / 255),           # an 8-bit picture widened by convert("I"): 0..255
+    ([[255, 0]], "L->I", 1.0),
+    ([[32768, 65535]], "I", 32768 / 65535),  # 16-bit data in mode I (older Pillows' 16-bit PNGs)
+    ([[2**30, 2**31 - 1]], "I", 2**30 / (2**31 - 1)),  # full 32-bit range
+    ([[128]], "I;16", 128 / 65535),          # a 16-bit mode: its own range, 0..65535
+    ([[0.5]], "F", 0.5),
+    ([[128.0, 255.0]], "F", 128 / 255),      # convert("F") keeps 0..255
+])
+def test_high_depth_pil_modes_load_with_their_value_range(values, mode, expected):
+    arr = np.array(values)
+    if mode == "L->I":
+        im = Image.fromarray(arr.astype(np.uint8)).convert("I")
+    elif mode == "I":
+        im = Image.fromarray(arr.astype(np.int32))
+    elif mode == "I;16":
+        im = Image.fromarray(arr.astype(np.uint16))
+    else:
+        im = Image.fromarray(arr.astype(np.float32))
+    assert im.mode == mode.split("->")[-1]
+    img = load_image(im, device="cpu")
+    assert float(img[0, 0, 0, 0]) == pytest.approx(expected, abs=1e-6)  # the first value
+    assert torch.equal(img[0, 0], img[0, 2])  # grey: three equal channels
+
+
+def test_grey_128_in_mode_i_is_half_grey_not_black():
+    # what a learner gets from Image.open(grey_png).convert("I"): before, it loaded as 128 / 65535
+    img = load_image(Image.new("L", (4, 3), 128).convert("I"), device="cpu")
+    assert_image(img, 3, 4)
+    assert pixel(img, 1, 1) == pytest.approx((128 / 255,) * 3, abs=1e-6)
+
+
+def test_mode_i_with_negative_values_is_refused():
+    with pytest.raises(ImageError, match=r"PIL image is a 32-bit integer image with negative values .*-5"):
+        load_image(Image.fromarray(np.array([[-5, 10]], np.int32)), device="cpu")
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_alpha_composited_over_white(tmp_path, mode):
     rgba = np.zeros((4, 3, 4), np.uint8)  # (H, W, RGBA): columns opaque, half, fully transparent
@@ -621,8 +658,19 @@ def test_bad_size_names_size(size):
 
 def test_size_beyond_max_pixels(monkeypatch):
     monkeypatch.setattr(images, "MAX_PIXELS", 10_000)
-    with pytest.raises(ImageError, match="size=200"):
+    with pytest.raises(ImageError, match="size=200") as info:
         load_image(torch.rand(3, 8, 8), size=200, device="cpu")
+    assert "the largest size that fits this 8x8 picture is 100. Pass size=100 or less" in str(info.value)
+    assert "nst.images.MAX_PIXELS" in str(info.value)  # how to raise the cap
+    # the size it names does fit, for any aspect, and one more pixel does not
+    for h, w in ((8, 8), (3, 4), (1, 7), (5, 13)):
+        with pytest.raises(ImageError) as info:
+            load_image(torch.rand(3, h, w), size=10**6, device="cpu")
+        fits = int(str(info.value).split("Pass size=")[1].split()[0])
+        out = load_image(torch.rand(3, h, w), size=fits, device="cpu")
+        assert max(out.shape[-2:]) == fits and out.shape[-1] * out.shape[-2] <= 10_000
+        with pytest.raises(ImageError, match=f"size={fits + 1} would make"):
+            load_image(torch.rand(3, h, w), size=fits + 1, device="cpu")
 
 
 @pytest.mark.parametrize("src", [42, None, b"bytes", [1, 2, 3]])

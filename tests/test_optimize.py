@@ -272,14 +272,14 @@ def test_random_weights_run(content, style):
     ({"style_scale": 0}, "style_scale=0"),
 ])
 def test_bad_options_are_named(content, style, kw, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(nst.OptionError, match=match):
         run(content, style, **kw)
 
 
 def test_too_small_images_are_refused(style):
     with pytest.raises(nst.ImageError, match="too small"):
         run(torch.rand(1, 3, 20, 64), style)
-    with pytest.raises(nst.ImageError, match="size=16"):
+    with pytest.raises(nst.OptionError, match="size=16"):
         run(torch.rand(1, 3, 64, 64), style, size=16)
 
 
@@ -495,15 +495,27 @@ def test_no_unstyled_border_strip():
     ({"seed": 1.5}, "seed=1.5"),
 ])
 def test_more_bad_options_are_named(content, style, kw, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(nst.OptionError, match=match):
         run(content, style, **kw)
 
 
+@pytest.mark.parametrize("weights, fix", [
+    ({"relu4_2": 1.0}, r"add them to style_layers \(style_layers=\('relu1_1', 'relu2_1', 'relu3_1', "
+                       r"'relu4_1', 'relu5_1', 'relu4_2'\)\) or drop them from style_layer_weights"),
+    ({"relu4_l": 1.0}, r"'relu4_l' is no VGG19 layer; did you mean 'relu4_1'.*drop them from style_layer_weights"),
+])
+def test_a_layer_weight_outside_style_layers_says_the_fix(content, style, weights, fix):
+    with pytest.raises(nst.OptionError, match=fix):
+        run(content, style, style_layer_weights=weights)
+
+
 def test_style_list_checks(content, style):
-    with pytest.raises(ValueError, match=r"style=\[\]"):
+    with pytest.raises(nst.OptionError, match=r"style=\[\]"):
         run(content, [])
-    with pytest.raises(ValueError, match="style_blend and masks"):
+    with pytest.raises(nst.OptionError, match="style_blend and masks"):
         run(content, [style, style], style_blend=[1, 1], masks=[None, None])
+    with pytest.raises(nst.OptionError, match="give a content image, a style image, or both"):
+        run(None, None)
 
 
 def test_a_failing_callback_keeps_the_best_image(content, style):
@@ -511,10 +523,14 @@ def test_a_failing_callback_keeps_the_best_image(content, style):
         if step == 2:
             raise ZeroDivisionError("oops")
 
-    with pytest.warns(UserWarning, match="callback raised ZeroDivisionError"):
+    with pytest.warns(UserWarning, match="callback raised ZeroDivisionError") as caught:
         r = run(content, style, steps=10, callback=cb)
     assert r.stopped_reason == "callback error" and isinstance(r.error, ZeroDivisionError)
     assert len(r.history) == 3 and r.image.shape == content.shape
+    # the warning carries the callback's own traceback: the learner sees the line that failed
+    text = str(caught[0].message)
+    assert "stopped at step 2 and kept its best image" in text
+    assert "Traceback (most recent call last)" in text and 'raise ZeroDivisionError("oops")' in text
 
 
 def test_signature_comes_from_the_options():

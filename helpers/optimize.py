@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import math
 import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as nnf
@@ -27,7 +26,7 @@ from .images import check_image, load_image
 from .lbfgs import BoxLBFGS
 from .losses import (content_loss, gram_matrix, relative_content_scale, relative_style_weights,
                      style_loss, tv_loss)
-from .options import STYLE_LAYERS, Options, as_list
+from .options import STYLE_LAYERS, Options, as_list, signature
 from .records import Result, Stage, StopReason
 from .vgg import MIN_SIDE, load_vgg19
 
@@ -376,18 +375,7 @@ def _run_stage(problem: _Problem, x: torch.Tensor, steps: int, o: Options, resul
     return best["image"], reason
 
 
-def _signature(extra: dict | None = None) -> inspect.Signature:
-    """``f(first, second, *, <every option with its default>)``: for help() and the CLI/studio."""
-    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-              for n in (extra or {"content": None, "style": None})]
-    d = {f.name: f for f in fields(Options)}
-    from .options import defaults
-    params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=v,
-                                 annotation=d[n].type) for n, v in defaults().items()]
-    return inspect.Signature(params, return_annotation="Result")
-
-
-stylize.__signature__ = _signature()
+stylize.__signature__ = signature(("content", "style"))  # help(stylize) lists every option
 
 
 def reconstruct_content(image, layer: str = "relu4_2", **options) -> Result:

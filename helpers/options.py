@@ -7,6 +7,7 @@ option is one field here. Validation happens once, in ``__post_init__``, before 
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
@@ -196,3 +197,12 @@ def described() -> list[tuple[str, Any, dict]]:
     """(name, default, metadata) of every option, in declaration order (for CLI and studio)."""
     d = defaults()
     return [(f.name, d[f.name], dict(f.metadata)) for f in fields(Options)]
+
+
+def signature(positional: Sequence[str]) -> inspect.Signature:
+    """``f(<positional>, *, <every option with its default>)``: stylize's signature, for help()."""
+    types = {f.name: f.type for f in fields(Options)}
+    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in positional]
+    params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=v, annotation=types[n])
+               for n, v in defaults().items()]
+    return inspect.Signature(params, return_annotation="Result")

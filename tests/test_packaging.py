@@ -162,18 +162,6 @@ def test_no_engine_module_imports_the_ui():
                 f"helpers/{name}.py imports the UI: {sorted(deps & UI)}"
 
 
-def test_errors_live_in_one_place_and_keep_their_old_addresses():
-    import helpers as nst
-    from helpers import device, errors, images
-
-    assert images.ImageError is errors.ImageError is nst.ImageError
-    assert device.DeviceError is errors.DeviceError is nst.DeviceError
-    assert nst.OptionError is errors.OptionError
-    for cls in (errors.ImageError, errors.DeviceError, errors.OptionError, errors.ImageNotFoundError):
-        assert issubclass(cls, ValueError) and cls.__doc__
-    assert issubclass(errors.ImageNotFoundError, FileNotFoundError)
-
-
 def test_package_import_pulls_in_neither_widgets_nor_torchvision_nor_the_generators():
     code = ("import sys, helpers; helpers.catalog.names(); "
             "print(sorted(m for m in ('ipywidgets', 'torchvision', 'helpers.generators') if m in sys.modules))")

@@ -323,7 +323,7 @@ def check_train_step(name: str, fn, *, rtol: float = 1e-3, hint: str = "") -> st
     got, want = float(losses[0]), float(losses[1])
     if not math.isclose(got, want, rel_tol=rtol):
         raise AssertionError(f"{name}: your step's loss is {got:.5g}, the reference's {want:.5g}. {hint}".strip())
-    moved = [float((a - b).abs().max()) for a, b in zip(nets[0].parameters(), nets[1].parameters())]
+    moved = [float((a - b).detach().abs().max()) for a, b in zip(nets[0].parameters(), nets[1].parameters())]
     if max(moved) > 1e-4:
         torch.manual_seed(0)
         fresh = StyleNet(["swirls"], channels=(8, 16, 16), n_res=1)

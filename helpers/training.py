@@ -190,7 +190,7 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
                  lr: float = 1e-3, content_weight: float = 1.0, tv_weight: float = 0.0,
                  channels=(16, 32, 64), n_res: int = 5, long_side=(256, 512), precision=None,
                  seed: int = 0, device=None, callback: Callable | None = None,
-                 on_save: Callable | None = None) -> StyleNet:
+                 on_save: Callable | None = None, net: StyleNet | None = None) -> StyleNet:
     """Train one :class:`StyleNet` for several styles at once (Dumoulin et al. 2017), resumably.
 
     styles: name -> {"image": anything load_image takes, "size": the style image's long side in
@@ -200,8 +200,9 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     ``save_every`` steps, at the end and on SIGTERM/Ctrl-C, and resumed from when it exists.
     ``seconds``: stop after this much wall time (then save). ``callback(step, net, record)``:
     return False to stop; ``on_save(net, history)`` runs after each save (e.g. to export the net).
-    Returns the net in eval mode with ``net.history`` (one record per step: step, seconds, style,
-    total, content, style_loss, tv).
+    ``net``: start from this net's weights (a copy; its styles and widths win over ``channels``
+    and ``n_res``) instead of a fresh one. Returns the net in eval mode with ``net.history``, one
+    record per step: step, seconds, style_name, total, content, style, tv.
     """
     _whole("steps", steps, 0), _whole("batch", batch, 1), _whole("size", size, 32)
     device = pick_device(device)
@@ -210,7 +211,15 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     names = list(styles)
     targets = [StyleTargets(vgg, s["image"], s["size"], s["weight"], device=device) for s in styles.values()]
     imgs = photos_of(photos, device)
-    net = StyleNet(names, channels, n_res).to(device)
+    if net is not None:
+        start_from = net
+        net = StyleNet(**start_from.config)
+        net.load_state_dict(start_from.state_dict())
+        if net.styles != names:
+            raise OptionError(f"net carries styles {net.styles}, training asks for {names}: give the same, in order")
+    else:
+        net = StyleNet(names, channels, n_res)
+    net = net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     ckpt = Checkpoint(checkpoint) if checkpoint else None
     start, history, elapsed = 0, [], 0.0

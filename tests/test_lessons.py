@@ -187,3 +187,39 @@ def test_the_lab_extra_installs_what_jupyter_lab_notebooks_needs():
     assert {"jupyterlab", "ipykernel"} <= lab and "ipywidgets" in names(project["dependencies"])
     test_jlab = [r for r in project["optional-dependencies"]["test"] if r.startswith("jupyterlab")]
     assert [r for r in project["optional-dependencies"]["lab"] if r.startswith("jupyterlab")] == test_jlab
+
+
+def _step(net, opt, x, code, targets, vgg, *, backward=True, zero=True):
+    """A learner's training step for lesson 06, right or with one of two classic mistakes."""
+    with torch.no_grad():
+        P = vgg(x, ["relu2_2"])["relu2_2"]
+    y = net(x, code)
+    feats = vgg(y, ["relu2_2", *targets.A])
+    loss = nst.content_loss(feats["relu2_2"], P) * 2 / P.pow(2).sum() \
+        + targets.weight * nst.style_loss(feats, targets.A, targets.w) / len(x)
+    if zero:
+        opt.zero_grad()
+    if backward:
+        loss.backward()
+        opt.step()
+    return float(loss.detach())
+
+
+def test_check_train_step_accepts_a_right_step_and_names_the_mistakes():
+    from helpers import lessons
+    assert lessons.check_train_step("step", _step) == "step: correct"
+    assert "not answered" in lessons.check_train_step("step", lambda *a: None)
+    with pytest.raises(AssertionError, match="did not move"):
+        lessons.check_train_step("step", lambda *a: _step(*a, backward=False))
+    with pytest.raises(AssertionError, match="loss is"):
+        lessons.check_train_step("step", lambda *a: 2 * _step(*a))
+
+
+def test_quiz_holds_the_answers():
+    from helpers import lessons
+    assert lessons.quiz("06.norm", " Instance ") == "06.norm: correct"
+    assert "not answered" in lessons.quiz("07.psnr", ...)
+    with pytest.raises(AssertionError, match="PSNR"):
+        lessons.quiz("07.psnr", "feature")
+    with pytest.raises(KeyError, match="06.norm"):
+        lessons.quiz("99.none", 1)

@@ -177,7 +177,7 @@ class StyleNet(nn.Module):
         return torch.sigmoid(z[..., : x.shape[-2], : x.shape[-1]] + self.skip(x, code))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: usable as a key of a mix
 class Style:
     """A style fitted to a trained :class:`StyleNet`'s trunk (:func:`helpers.training.fit_style`).
 

@@ -21,6 +21,7 @@ from PIL import Image
 
 import helpers as nst
 from helpers import options as O
+from helpers.studio import app as APP
 from helpers.studio import controls as C
 from helpers.studio import render as R
 from helpers.studio import runner as RU
@@ -308,20 +309,66 @@ def _png_bytes(size=(80, 60), colour=(200, 40, 40)) -> bytes:
     return buf.getvalue()
 
 
-def test_fast_preview_only_where_a_net_ships_and_never_an_error(shipped_mondrian, monkeypatch):
+def test_fast_preview_only_where_the_net_has_a_code_and_never_an_error(shipped_mondrian, monkeypatch):
     nets = shipped_mondrian
     content = nst.load_image("chelsea", size=64, device="cpu")
-    shipped = nets.shipped_styles()
-    assert shipped == ["mondrian"] and SRC.fast_net("mondrian") == "mondrian" and SRC.fast_net("swirls") is None
+    assert nets.shipped_styles() == ["mondrian"]
+    assert SRC.fast_code("mondrian") == "mondrian" and SRC.fast_code("swirls") is None
+    fitted = nets.Style("mine", nets.load_net("styles", "cpu").codes[0] * 0.5)
+    assert SRC.fast_code("mine", {"mine": fitted}) is fitted
     out = SRC.fast_preview(content, "mondrian", 48, "cpu")
     assert out.shape == nst.load_image(content, size=48).shape and 0 <= out.min() and out.max() <= 1
     assert torch.equal(out, nets.fast_stylize(content, "mondrian", size=48, device="cpu"))
-    assert SRC.fast_preview(content, "upload: red.png", 48, "cpu") is None  # no net for it
+    mixed = SRC.fast_preview(content, "mondrian", 48, "cpu", mix=(fitted, 0.25))
+    assert torch.equal(mixed, nets.fast_stylize(content, {"mondrian": 0.75, fitted: 0.25}, size=48, device="cpu"))
+    assert SRC.fast_preview(content, None, 48, "cpu") is None  # no code for it
     monkeypatch.setattr(nets, "fast_stylize", lambda *a, **k: 1 / 0)
     assert SRC.fast_preview(content, "mondrian", 48, "cpu") is None  # a failing pass: no preview
     monkeypatch.setitem(sys.modules, "helpers.nets", None)  # the module missing altogether
     monkeypatch.delattr(nst, "nets")
-    assert SRC.fast_net("mondrian") is None and SRC.fast_preview(content, "mondrian", 48, "cpu") is None
+    assert SRC.fast_code("mondrian") is None and SRC.fast_preview(content, "mondrian", 48, "cpu") is None
+
+
+def test_fast_preview_follows_every_change_before_run(shipped_mondrian):
+    nets = shipped_mondrian
+    net = nets.load_net("styles", "cpu")
+    st = make(steps=2)
+    first = st.fast_preview.value
+    assert st.fast_preview.layout.display == "" and st.fast_seconds is not None and not st.running
+    assert first == R.png(nets.fast_stylize("chelsea", "mondrian", size=64, device="cpu"), 192)
+    st.set(content="coffee")  # a new photo: a new preview, no Run needed
+    assert st.fast_preview.value != first and st.result is None
+    fitted = nets.Style("half", net.codes[0] * 0.5)
+    st.fitted["half"] = fitted
+    st.mix_with.options = [*st.mix_with.options, "half"]
+    st.mix_with.value, before = "half", st.fast_preview.value
+    assert st.fast_preview.value == before  # mix 0: the same picture
+    st.mix.value = 0.5
+    want = nets.fast_stylize("coffee", {"mondrian": 0.5, fitted: 0.5}, size=64, device="cpu")
+    assert pixels(st.fast_preview.value).shape[0] == 3 * want.shape[-2]
+    assert st.fast_preview.value == R.png(want, 192) and "50% mondrian + 50% half" in st.fast_note.value
+
+
+def test_fit_learns_a_code_for_an_uploaded_style_in_the_background(shipped_mondrian, monkeypatch):
+    nets = shipped_mondrian
+    calls = []
+
+    def fake_fit(src, **kw):  # the real one trains for minutes: check the wiring, not the training
+        calls.append(kw)
+        kw["callback"](1, None, {"seconds": 0.1, "total": 1.0})
+        return nets.Style(kw["name"], nets.load_net("styles", "cpu").codes[0] * 0.9, meta={"seconds": 0.1, "steps": 1})
+
+    monkeypatch.setattr("helpers.training.fit_style", fake_fit)
+    st = make(steps=2)
+    st.set(style=Image.new("RGB", (64, 64), (200, 30, 30)))
+    label = st.pickers["style"].value
+    assert st.fast_preview.layout.display == "none" and not st.fit_button.disabled
+    assert "Fit" in st.fast_note.value
+    st.fit_button.click()
+    st.wait_fit(TIMEOUT)
+    assert calls and calls[0]["seconds"] == APP.FIT_SECONDS and label in st.fitted
+    assert st.fast_preview.layout.display == "" and st.fit_button.disabled
+    assert "fitted" in st.fast_note.value and label in st.mix_with.options
 
 
 def test_upload_adds_a_picture_in_either_ipywidgets_format():
@@ -346,7 +393,7 @@ def test_upload_adds_a_picture_in_either_ipywidgets_format():
     assert "bad.png" in st.status.value and st.pickers["content"].value == "chelsea"
     res = run(st)
     assert res.stopped_reason == "finished" and st.history[0]["style"] == "upload: red.png"
-    assert st.fast_box.layout.display == "none"  # no net ships for an uploaded style
+    assert st.fast_preview.layout.display == "none" and not st.fit_button.disabled  # no code: Fit offered
 
 
 def test_next_free_name(tmp_path):
@@ -380,9 +427,9 @@ def test_run_updates_preview_progress_plot_history_and_fast_preview(shipped_mond
     assert "Finished 4 steps" in st.status.value
     assert not st.run_button.disabled and st.stop_button.disabled and not st.running
     assert previews(st, res.image)
-    fast = pixels(st.fast_preview.value)  # mondrian ships a net: its one pass, at the run's size
-    assert st.fast_box.layout.display == "" and fast.shape[1] // res.image.shape[-1] == 2
-    assert fast.shape[0] // 2 == res.image.shape[-2]
+    fast = pixels(st.fast_preview.value)  # mondrian has a code: its one pass, at the run's size
+    assert st.fast_preview.layout.display == "" and fast.shape[1] // res.image.shape[-1] == 3
+    assert fast.shape[0] // 3 == res.image.shape[-2]
     h = st.history[0]
     assert len(st.history) == 1 and h["settings"]["style_weight"] == higher and h["steps_run"] == 4
     assert h["loss"] == res.loss and np.isfinite(res.loss) and len(st.strip.children) == 1

@@ -8,6 +8,9 @@ thread, which ipykernel allows for value traits.
 """
 from __future__ import annotations
 
+import threading
+import time
+
 from IPython.display import display
 
 from .. import options as _options
@@ -19,6 +22,9 @@ from .controls import OWN_OPTIONS
 from .runner import Runner
 
 HISTORY_MAX = 8
+FAST_MAX_SIDE = 384  # the fast preview's long side at most: one pass stays well under a second
+FIT_SECONDS = 120  # fit_style's budget for a style the shipped net does not carry
+NO_MIX = "(none)"
 
 
 class StyleStudio:
@@ -29,13 +35,17 @@ class StyleStudio:
     steps=10, style_weight=10, seed=1``); options with a control set its starting value, the
     others are passed to every run unchanged. Unset options take stylize's defaults, except
     ``size`` and ``steps``, which follow ``lesson_settings`` (small on a CPU and in quick mode).
-    When the style has a shipped feed-forward net, Run first shows its one-pass result
-    (``fast_preview``) while the optimisation runs.
+    The *fast preview* shows one pass of the shipped multi-style net (``nst.fast_stylize``) for the
+    current photo and style, updated on every change of picture, style or mix, before Run; ``mix_with``
+    and ``mix`` blend a second style in. For a style the net does not carry (an upload), **Fit**
+    learns its code with ``nst.fit_style`` in the background (``FIT_SECONDS``), then previews it.
 
     Controls changed during a run apply to the next run (the status line says so). Attributes
     for notebooks and tests: ``controls`` (option name -> widget), ``run_button``,
-    ``stop_button``, ``save_button``, ``preview``, ``fast_preview``, ``loss_plot``, ``progress``,
-    ``status``, ``history`` (one dict per finished run), ``result`` (the last Result) and ``widget``.
+    ``stop_button``, ``save_button``, ``preview``, ``fast_preview``, ``mix_with``, ``mix``,
+    ``fit_button``, ``fitted`` (style label -> fitted Style), ``fast_seconds`` (the last fast
+    preview's time), ``loss_plot``, ``progress``, ``status``, ``history`` (one dict per finished
+    run), ``result`` (the last Result) and ``widget``.
     """
 
     def __init__(self, content="chelsea", style="mondrian", **defaults):
@@ -51,11 +61,17 @@ class StyleStudio:
         self._shown = None  # the image in the preview (what Save writes)
         self._changed: list[str] = []  # controls changed during the current run
         self._runs, self._note = 0, ""
+        self.fitted: dict = {}  # style label -> Style learnt by Fit
+        self.fast_seconds: float | None = None
+        self._fit_thread: threading.Thread | None = None
+        self._ready = False  # no fast preview while the pickers are first filled
         self.runner = Runner(self._on_step, self._on_done)
         self._build()
         self._pickers["content"].add(content)
         self._pickers["style"].add(style)
         self.loss_plot.value = render.loss_plot([])
+        self._ready = True
+        self._refresh_fast()
 
     def _build(self):
         parts = view.parts(self._rows["steps"].read())
@@ -71,6 +87,10 @@ class StyleStudio:
         self.stop_button.on_click(lambda _: self.stop())
         self.save_button.on_click(self._on_save)
         self.equal_button.on_click(lambda _: self.set(style_layer_weights=None))
+        self.mix_with.options = [NO_MIX, *self._mixable()]
+        self.mix_with.observe(lambda ch: self._refresh_fast(), names="value")
+        self.mix.observe(lambda ch: self._refresh_fast(), names="value")
+        self.fit_button.on_click(self._on_fit)
         self.widget = view.page(_controls.sections(self._rows), [p.widget for p in self._pickers.values()],
                                 parts)
         self._update_ratio()
@@ -145,6 +165,7 @@ class StyleStudio:
                       "(press Stop, then Run, to use it now).", "#b36b00")
 
     def _on_pick(self, kind: str):
+        self._refresh_fast()
         if kind == "content" and not self.running and self.result is None:
             try:
                 self._show(load_image(self._pickers["content"].source(), size=self._rows["size"].read(),
@@ -189,18 +210,81 @@ class StyleStudio:
         self._labels = (self._pickers["content"].label, self._pickers["style"].label)
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.progress.max, self.progress.value, self.progress.bar_style = kwargs["steps"], 0, "info"
-        self.fast_box.layout.display = "none"
         self._say(f"Running{self._note}… changes made now <b>apply to the next run</b>.")
-        size, device = kwargs["size"], kwargs.get("device")
-        self.runner.start(content, style, kwargs,
-                          before=lambda: self._show_fast(sources.fast_preview(content, self._labels[1], size, device)))
+        self.runner.start(content, style, kwargs)
 
-    # ------------------------------------------------------------------ from the worker thread
+    # ------------------------------------------------------------------ the fast preview
 
-    def _show_fast(self, img):
+    def _mixable(self) -> list[str]:
+        try:
+            from ..nets import shipped_styles
+            shipped = shipped_styles()
+        except Exception:
+            shipped = []
+        return [*shipped, *[k for k in self.fitted if k not in shipped]]
+
+    def _refresh_fast(self) -> None:
+        """One pass for the current photo, style and mix (in the kernel's thread: well under 1 s)."""
+        if not self._ready:
+            return
+        label = self._pickers["style"].label
+        code = sources.fast_code(label, self.fitted)
+        other = self.mix_with.value
+        mix = None
+        if other != NO_MIX and self.mix.value > 0:
+            mix = (sources.fast_code(other, self.fitted), float(self.mix.value))
+        size = min(self._rows["size"].read() or FAST_MAX_SIDE, FAST_MAX_SIDE)
+        t = time.perf_counter()
+        img = sources.fast_preview(self._pickers["content"].source(), code, size, self.fixed.get("device"), mix)
+        self.fast_seconds = time.perf_counter() - t
+        fitting = self._fit_thread is not None and self._fit_thread.is_alive()
+        self.fit_button.disabled = code is not None or fitting
+        self.fast_preview.layout.display = "none" if img is None else ""
         if img is not None:
             self.fast_preview.value = render.png(img, view.FAST_PX)
-            self.fast_box.layout.display = ""
+            what = label if mix is None else f"{1 - mix[1]:.0%} {label} + {mix[1]:.0%} {other}"
+            self.fast_note.value = render.note_html(f"{what}: {self.fast_seconds:.2f} s")
+        elif not fitting:
+            self.fast_note.value = render.note_html(
+                f"no fast code for {label!r} yet: <b>Fit</b> learns one (about {FIT_SECONDS // 60} min)"
+                if code is None else "the fast preview failed for this picture")
+
+    def _on_fit(self, _=None) -> None:
+        label, src = self._pickers["style"].label, self._pickers["style"].source()
+        if sources.fast_code(label, self.fitted) is not None or (self._fit_thread and self._fit_thread.is_alive()):
+            return
+        self.fit_button.disabled = True
+        self.fast_note.value = render.note_html(f"fitting a code for {label!r}…")
+        device = self.fixed.get("device")
+
+        def progress(step, code, record):
+            self.fast_note.value = render.note_html(f"fitting {label!r}: step {step}, {record['seconds']:.0f} s "
+                                                    f"of {FIT_SECONDS} s, loss {record['total']:.3g}")
+
+        def work():
+            from ..training import fit_style
+
+            try:
+                style = fit_style(src, seconds=FIT_SECONDS, steps=100_000, name=label, progress=False,
+                                  callback=progress, device=device)
+                self.fitted[label] = style
+                msg = f"fitted {label!r} in {style.meta['seconds']:.0f} s ({style.meta['steps']} steps)"
+            except Exception as e:  # shown, never raised into the kernel
+                msg = f"fitting failed: {type(e).__name__}: {e}"
+            self.mix_with.options = [NO_MIX, *self._mixable()]
+            self._refresh_fast()
+            self.fast_note.value = render.note_html(msg + (f"; preview {self.fast_seconds:.2f} s"
+                                                           if label in self.fitted else ""))
+
+        self._fit_thread = threading.Thread(target=work, name="nst-fit", daemon=True)
+        self._fit_thread.start()
+
+    def wait_fit(self, timeout: float | None = None) -> None:
+        """Block until a Fit started by the button has ended (for notebooks and tests)."""
+        if self._fit_thread is not None:
+            self._fit_thread.join(timeout)
+
+    # ------------------------------------------------------------------ from the worker thread
 
     def _on_step(self, n, image, record, preview: bool, plot: bool):
         self.progress.value = n

@@ -129,3 +129,8 @@ def card_lines(entry: dict, number: int) -> list[str]:
 
 def card_html(lines: list[str]) -> str:
     return "<div style='font-size:11px;line-height:1.3'>" + "<br>".join(lines) + "</div>"
+
+
+def note_html(text: str) -> str:
+    """The small grey line under the fast preview."""
+    return f"<span style='color:#555;font-size:11px'>{text}</span>"

@@ -113,9 +113,11 @@ class Picker:
             self.say(f"Uploaded {name} as the {self.kind} picture.")
 
 
-def fast_net(style_label: str) -> str | None:
-    """The style name if the shipped multi-style net carries it, else None (no net, or no
-    helpers.nets at all)."""
+def fast_code(style_label: str, fitted: dict | None = None):
+    """What ``fast_stylize`` takes for this style: a fitted Style, the name of a style the shipped
+    net carries, or None (no code for it yet, or no helpers.nets at all)."""
+    if fitted and style_label in fitted:
+        return fitted[style_label]
     try:
         from .. import nets
         return style_label if style_label in nets.shipped_styles() else None
@@ -123,15 +125,19 @@ def fast_net(style_label: str) -> str | None:
         return None
 
 
-def fast_preview(content, style_label: str, size: int, device=None):
-    """One pass of the style's shipped net on ``content`` at ``size`` px, or None if there is no
-    such net or the pass fails (the studio then just shows no fast preview)."""
-    net = fast_net(style_label)
-    if net is None:
+def fast_preview(content, style, size: int, device=None, mix=None):
+    """One pass of the shipped multi-style net on ``content`` at ``size`` px, or None.
+
+    style: a shipped style name or a fitted Style (see :func:`fast_code`); ``mix``: (other style,
+    its weight in [0, 1]) to blend in, or None. None also when the style has no code or the pass
+    fails (the studio then shows no fast preview, and says how to fit one).
+    """
+    if style is None:
         return None
     try:
         from .. import nets
-        return nets.fast_stylize(content, net, size=size, device=device).cpu()
+        code = {style: 1 - mix[1], mix[0]: mix[1]} if mix and mix[1] > 0 else style
+        return nets.fast_stylize(content, code, size=size, device=device).cpu()
     except Exception:
         return None
 

@@ -9,7 +9,7 @@ import ipywidgets as widgets
 from . import render
 from .controls import tip
 
-FAST_PX = 128
+FAST_PX = 192
 _L = widgets.Layout
 
 
@@ -32,11 +32,15 @@ def parts(steps: int) -> dict:
         "preview": widgets.Image(format="png", layout=_L(width=f"{render.PREVIEW_PX}px", margin="0 8px 0 0")),
         "loss_plot": widgets.Image(format="png", layout=_L(width=f"{render.PLOT_PX}px")),
         "fast_preview": fast_preview,
-        "fast_box": widgets.HBox([fast_preview, widgets.HTML(
-            "<div style='color:#555;font-size:11px;line-height:1.3;margin-left:6px'>fast preview: one "
-            "pass of the style's trained net (<code>nst.fast_stylize</code>), shown while the "
-            "optimisation runs</div>")],
-            layout=_L(display="none", align_items="center")),
+        "mix_with": tip(widgets.Dropdown(options=["(none)"], value="(none)", description="mix with",
+                                         layout=_L(width="200px")),
+                        "blend a second style into the fast preview: one pass blends their codes"),
+        "mix": tip(widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="mix",
+                                       readout_format=".0%", continuous_update=False, layout=_L(width="200px")),
+                   "share of the second style in the fast preview"),
+        "fit_button": _button("Fit", "magic", "learn a fast-net code for this style (a few minutes)",
+                              width="70px"),
+        "fast_note": widgets.HTML(),
         "progress": widgets.IntProgress(value=0, min=0, max=steps, bar_style="info", layout=_L(width="98%")),
         "stats": widgets.HTML(render.stats_html(0, steps, 0.0, 0.0)),
         "status": widgets.HTML(),
@@ -45,7 +49,12 @@ def parts(steps: int) -> dict:
                                             "its settings, to compare.</span>")],
                               layout=_L(overflow="auto", width="100%")),
     }
-    for name in ("preview", "fast_preview", "loss_plot", "progress", "stats", "status", "strip"):
+    w["fast_box"] = widgets.VBox([
+        widgets.HTML("<b>Fast preview</b> <span style='color:#555;font-size:11px'>one pass of the "
+                     "multi-style net (<code>nst.fast_stylize</code>), updated on every change</span>"),
+        w["fast_preview"], w["mix_with"], w["mix"], widgets.HBox([w["fit_button"], w["fast_note"]])],
+        layout=_L(margin="6px 0 0 0"))
+    for name in ("preview", "fast_preview", "loss_plot", "progress", "stats", "status", "strip", "fit_button"):
         w[name].add_class(f"nst-{name.replace('_', '-')}")  # CSS hooks for the browser test
     return w
 

@@ -3,7 +3,7 @@ and on 7.7.1 (Colab's version, with the jupyterlab_widgets 1.1.11 front end Jupy
 
 Each run starts a token-less JupyterLab on 127.0.0.1 with every config folder in the test's tmp
 dir, opens a notebook generated there, runs it, moves the style-weight slider with the keyboard,
-clicks Run, waits for the fast preview, the preview to change and the progress bar to reach 100%,
+sees the fast preview before any run, clicks Run, waits for the preview to change and the progress bar to reach 100%,
 then runs again and presses Stop. What it measured is printed (``-s``) and written to
 ``measured.json``; the page's screenshots (``lab.png``, ``studio.png``) and, on failure, its
 console log stay in the tmp dir. Needs Debian's chromium (``apt-get install -y chromium``, as
@@ -206,12 +206,13 @@ def test_studio_in_jupyterlab(lab):
             run = studio.locator("button").filter(has_text=re.compile(r"^\s*Run\s*$"))
             stop = studio.locator("button").filter(has_text=re.compile(r"^\s*Stop\s*$"))
             assert run.is_enabled() and stop.is_disabled()
-            assert not fast.is_visible()  # nothing to show before a run
+            # the fast preview is there before any run: one pass for the photo and style picked
+            page.wait_for_function("el => el.src && el.complete && el.naturalWidth > 0 && "
+                                   "el.offsetParent !== null", arg=fast.element_handle())
+            assert fast.evaluate("el => el.naturalWidth") == 192  # 64 px, enlarged 3x
             t_click_page = page.evaluate("performance.now()")
             run.click()
             t_run = time.perf_counter()
-            page.wait_for_function("el => el.src && el.complete && el.naturalWidth > 0 && "
-                                   "el.offsetParent !== null", arg=fast.element_handle())
             page.wait_for_function(
                 "el => el.textContent.includes('Finished') || el.textContent.includes('failed')",
                 arg=studio.locator(".nst-status").element_handle())
@@ -226,8 +227,7 @@ def test_studio_in_jupyterlab(lab):
             card = studio.locator(".nst-strip").inner_text()
             assert f"β {moved}" in card, card  # the run used the slider's new value
             frames, fast_frames = page.evaluate("[window.nstFrames, window.nstFast]")
-            assert len(frames) >= 2 and fast_frames and fast_frames[0] < frames[-1], (frames, fast_frames)
-            assert fast.evaluate("el => el.naturalWidth") == 128  # 64 px, enlarged 2x
+            assert len(frames) >= 2 and not fast_frames, (frames, fast_frames)  # Run leaves it as it was
             studio.screenshot(path=str(tmp / "studio.png"))
             page.screenshot(path=str(tmp / "lab.png"))
 
@@ -256,7 +256,6 @@ def test_studio_in_jupyterlab(lab):
     span = (frames[-1] - frames[0]) / 1000 if len(frames) > 1 else float("nan")
     measured = {"ipywidgets": version, "page_ready_s": round(t_ready - t_start, 2),
                 "run_s": round(t_done - t_run, 2), "steps": STEPS,
-                "fast_preview_after_click_s": round((fast_frames[0] - t_click_page) / 1000, 2),
                 "first_preview_after_click_s": round((frames[0] - t_click_page) / 1000, 2),
                 "preview_updates": len(frames), "updates_per_s": round((len(frames) - 1) / span, 2),
                 "stop_s": round(t_stopped - t_click, 2), "stopped_after_steps": int(match.group(1))}

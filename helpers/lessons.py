@@ -250,7 +250,7 @@ def plot_losses(runs, x: str = "step", key: str = "total", ax=None, title: str |
 def paper_style_weight(ratio: float, image, reference: int = 512) -> float:
     """beta (with alpha = 1) that gives alpha/beta = ``ratio`` the balance it has at ``reference``^2 px.
 
-    Gatys et al. quote alpha/beta for images of about 512 x 512 px. L_content (eq. 2) sums over
+    Gatys et al. quote alpha/beta for images of about 512 x 512 px. L_content (eq. 1) sums over
     the M_l positions of its layer, so it grows with the pixel count, while E_l (eq. 4) divides by
     M_l^2 and does not. An image with H * W pixels therefore needs beta = (H W / reference^2) / ratio
     for the same balance (lessons 03, 04). image: a tensor (..., H, W).

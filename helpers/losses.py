@@ -1,7 +1,8 @@
 """The losses of Gatys et al. (2016), written as the paper writes them.
 
-Equation numbers are the lessons': eq. 1 total = alpha L_content + beta L_style, eq. 2 content,
-eq. 3 L_style = sum_l w_l E_l, eq. 4 the per-layer E_l, eq. 5 the Gram matrix.
+Equation numbers are the paper's (arXiv 1508.06576): eq. 1 content, eq. 3 the Gram matrix, eq. 4
+the per-layer E_l, eq. 5 L_style = sum_l w_l E_l, eq. 7 total = alpha L_content + beta L_style
+(eqs. 2 and 6 are the gradients of 1 and 5, which autograd computes).
 
 Symbols follow the paper: F are the generated image's features at a layer, P the content image's,
 G and A the Gram matrices of the generated and style images; N_l = channels, M_l = H * W.
@@ -15,7 +16,7 @@ import torch
 
 
 def gram_matrix(F: torch.Tensor, normalize: bool = False) -> torch.Tensor:
-    """Gram matrix G_ij = sum_k F_ik F_jk of feature maps (eq. 5), batched.
+    """Gram matrix G_ij = sum_k F_ik F_jk of feature maps (eq. 3), batched.
 
     F: (B, C, H, W) -> (B, C, C). ``normalize=True`` divides by M = H*W, giving the Gram *per
     position*, which does not grow with image size (used for style targets). Computed in float32:
@@ -28,7 +29,7 @@ def gram_matrix(F: torch.Tensor, normalize: bool = False) -> torch.Tensor:
 
 
 def content_loss(F: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
-    """L_content = 1/2 sum_ij (F_ij - P_ij)^2 (eq. 2). F, P: (B, C, H, W) of the same shape."""
+    """L_content = 1/2 sum_ij (F_ij - P_ij)^2 (eq. 1). F, P: (B, C, H, W) of the same shape."""
     if F.shape != P.shape:
         raise ValueError(f"content features {tuple(F.shape)} and target {tuple(P.shape)} differ in shape; "
                          "load the content image at the size of the image being optimised")
@@ -67,7 +68,7 @@ def style_layer_loss(F: torch.Tensor, A: torch.Tensor, mask: torch.Tensor | None
 def style_loss(feats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor],
                layer_weights: Mapping[str, float] | None = None,
                mask: torch.Tensor | None = None) -> torch.Tensor:
-    """L_style = sum_l w_l E_l (eq. 3; E_l is eq. 4).
+    """L_style = sum_l w_l E_l (eq. 5; E_l is eq. 4).
 
     feats: layer name -> generated features F_l (B, N, H, W). targets: layer name -> style
     Gram per position A_l (see :func:`style_layer_loss`) or the style feature map itself
@@ -104,7 +105,7 @@ def tv_loss(img: torch.Tensor) -> torch.Tensor:
 
 
 def relative_content_scale(P: torch.Tensor) -> float:
-    """The factor that makes eq. 1's content term a relative error: 1 / (1/2 sum P^2).
+    """The factor that makes eq. 7's content term a relative error: 1 / (1/2 sum P^2).
 
     content_loss(F, P) * relative_content_scale(P) = sum (F - P)^2 / sum P^2: 1 for all-zero F,
     the same for an unrelated image at any size. Shared by the engine and the training loops.

@@ -75,7 +75,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def feature_distance(img: torch.Tensor, ref: torch.Tensor, layer: str = "relu4_2", vgg=None) -> float:
-    """Relative feature distance sum (F - P)^2 / sum P^2 at ``layer`` (eq. 2 without the 1/2, scale-free).
+    """Relative feature distance sum (F - P)^2 / sum P^2 at ``layer`` (eq. 1 without the 1/2, scale-free).
 
     img, ref: (1, 3, H, W) in [0, 1] of one shape; F, P their VGG19 features at ``layer``.
     0 = the same features; 1 = as far as all-zero features would be. relu4_2 measures how much of

@@ -49,7 +49,7 @@ class _Problem:
     """Everything a stage's loss needs: the network, the layers it reads, and the loss terms.
 
     ``terms``: (name, weight, term) in the order records list them; ``term(x, feats)`` returns
-    the unweighted term (a float32 scalar) for image x and its features, and enters eq. 1's total
+    the unweighted term (a float32 scalar) for image x and its features, and enters eq. 7's total
     times ``weight``; a term of weight 0 is not computed and records 0. The history records, the
     studio's plot and its stats read the names from here, so a new term is one entry of
     :func:`_problem`'s list (and its ``<name>_weight`` option).
@@ -61,7 +61,7 @@ class _Problem:
     terms: list  # (name, weight, term(x, feats) -> scalar)
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Weighted loss terms for image x (1,3,H,W), each as it enters eq. 1's total, then "total"."""
+        """Weighted loss terms for image x (1,3,H,W), each as it enters eq. 7's total, then "total"."""
         ctx = (torch.autocast(x.device.type, dtype=self.dtype) if self.dtype != torch.float32
                else contextlib.nullcontext())
         with ctx:
@@ -146,7 +146,7 @@ def _check_images(content, style, o: Options, styles: list) -> None:
 
 
 def stylize(content, style, **options) -> Result:
-    """Neural style transfer: minimise alpha L_content + beta L_style (+ tv) over the pixels (eq. 1).
+    """Neural style transfer: minimise alpha L_content + beta L_style (+ tv) over the pixels (eq. 7).
 
     content, style: anything ``load_image`` accepts (path, URL, embedded name, PIL, ndarray,
     tensor). ``style`` may be a list of images, mixed by ``style_blend`` weights (default equal),
@@ -156,9 +156,9 @@ def stylize(content, style, **options) -> Result:
     previous result; ``steps`` is per stage. Every option, its default and its allowed values:
     :class:`helpers.options.Options`.
 
-    objective="relative" (default) divides each content layer's eq. 2 and each style layer's E_l
+    objective="relative" (default) divides each content layer's eq. 1 and each style layer's E_l
     (eq. 4) by its value for all-zero features, so the content/style balance is the same at every
-    image size and every coarse-to-fine stage; objective="paper" uses eqs. 1-5 exactly.
+    image size and every coarse-to-fine stage; objective="paper" uses eqs. 1-7 exactly.
     callback(step, image, record) is called after every step with the image just scored (1,3,H,W)
     and its history record; return False to stop. ``cache``: a dict the caller keeps between runs
     so content features and style Grams are computed once (the studio passes one).
@@ -267,7 +267,7 @@ def _problem(o: Options, vgg, content_targets, style_targets, masks, layers, dty
     objective="relative" divides each content layer by 1/2 sum P^2 and each style layer's E_l by
     sum A^2 / (4 N^2) (their values for all-zero features, :mod:`helpers.losses`), so every term is
     a relative error that does not grow or shrink with the image's size, and tv is a mean over the
-    pixel values; "paper" uses eqs. 2-5 as written.
+    pixel values; "paper" uses eqs. 1 and 3-5 as written.
     """
     relative = o.objective == "relative"
     content_scale = {n: relative_content_scale(P) if relative else 1.0
@@ -276,7 +276,7 @@ def _problem(o: Options, vgg, content_targets, style_targets, masks, layers, dty
                      else (o.style_layer_weights or {n: 1.0 / len(A) for n in A}) for A in style_targets]
     tv_scale = 1.0 / (3 * shape[0] * shape[1]) if relative else 1.0
 
-    def content(x, feats):  # eq. 2, per content layer
+    def content(x, feats):  # eq. 1, per content layer
         return sum(content_scale[n] * content_loss(feats[n], P) for n, P in content_targets.items())
 
     def style(x, feats):  # eqs. 3-5, per style (or one blended), each in its mask's region

@@ -41,15 +41,15 @@ def _opt(default, doc: str, *, choices: Sequence | None = None, ui: tuple | None
 class Options:
     """Every option of :func:`helpers.stylize`, with its default. Build it as ``Options(**kw)``."""
 
-    content_weight: float = _opt(1.0, "alpha of eq. 1: how much the content counts",
+    content_weight: float = _opt(1.0, "alpha of eq. 7: how much the content counts",
                                  ui=("log", -3, 3))
-    style_weight: float = _opt(3.0, "beta of eq. 1: how much the style counts (with the default "
+    style_weight: float = _opt(3.0, "beta of eq. 7: how much the style counts (with the default "
                                "relative objective the balance does not depend on image size)",
                                ui=("log", -3, 4))
     tv_weight: float = _opt(0.0, "total-variation smoothness weight (0: off)", ui=("log", -4, 2))
     objective: str = _opt("relative", "'relative': each term divided by its target's own size, "
                           "so the content/style balance is the same at every image size and stage; "
-                          "'paper': Gatys et al.'s eqs. 2-5 exactly (balance changes with size)",
+                          "'paper': Gatys et al.'s eqs. 1 and 3-5 exactly (balance changes with size)",
                           choices=OBJECTIVES)
     content_layers: tuple = _opt(CONTENT_LAYERS, "VGG19 layers of the content term",
                                  choices=LAYER_NAMES)

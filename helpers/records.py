@@ -9,7 +9,7 @@ import torch
 
 
 #: The bookkeeping keys of a history record (one dict per step); every other key is a weighted
-#: loss term, named by the engine ("content", "style", "tv"), and "total" is their sum (eq. 1).
+#: loss term, named by the engine ("content", "style", "tv"), and "total" is their sum (eq. 7).
 RECORD_KEYS = ("step", "seconds", "stage")
 
 

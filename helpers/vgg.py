@@ -269,7 +269,7 @@ def load_vgg19(weights: str = "caffe", pooling: str = "max", device=None, *, nor
     normalized: Gatys et al.'s normalised network: every filter rescaled so that its mean
     activation over images and positions is 1, measured here on the embedded content photos with
     max pooling (see :func:`normalization_scales`). Features are the un-normalised ones divided
-    per channel, so the equal layer weights w_l = 1/L of eq. 3 weigh layers evenly (lesson 05).
+    per channel, so the equal layer weights w_l = 1/L of eq. 5 weigh layers evenly (lesson 05).
     padding: "reflect" (default) or "zeros" (as trained); see :data:`PADDING` for why.
     """
     if not isinstance(normalized, bool):

@@ -69,7 +69,7 @@ def test_a_new_option_gets_a_studio_control(new_options):
     s = st.settings()
     assert (s["grain"], s["glow_weight"], s["palette"]) == (1.75, 0.1, "cold")
     left = st.widget.children[1].children[0]
-    assert glow in left.children and grain not in left.children  # log sliders sit with eq. 1's weights
+    assert glow in left.children and grain not in left.children  # log sliders sit with eq. 7's weights
 
 
 def test_options_describe_every_field_with_doc_choices_ui_and_cli():

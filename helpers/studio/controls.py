@@ -153,7 +153,7 @@ def make(name: str, value, meta: dict) -> Control | None:
 
 
 class LayerWeights:
-    """w_l of eq. 3: one 0..1 slider per style layer; all equal reads as None (stylize's 1/L)."""
+    """w_l of eq. 5: one 0..1 slider per style layer; all equal reads as None (stylize's 1/L)."""
 
     kind = "layers"
 

@@ -98,7 +98,7 @@ def ratio_html(alpha: float, beta: float, objective: str, default_ratio: float) 
                    "layers): the same balance at every image size; "
                    f"the default is α/β = {default_ratio:.2g}")
     else:
-        meaning = ("Gatys et al.'s eqs. 1-5: the content term grows with the pixel count, so the "
+        meaning = ("Gatys et al.'s eqs. 1-7: the content term grows with the pixel count, so the "
                    "balance moves with the size; the paper's 1e-3 … 1e-4 hold near 512 px")
     return (f"<div style='color:#555;margin-left:124px;font-size:12px;line-height:1.3'>"
             f"<b>α/β = {ratio}</b> · {objective} objective: {meaning}</div>")

@@ -66,12 +66,12 @@ def _heading(text: str):
 def page(sections: dict, pickers: list, w: dict) -> widgets.VBox:
     """The whole studio: pictures, weights and tabs on the left, preview, plot and history on the right."""
     tabs = widgets.Tab(children=[widgets.VBox(sections["settings"]), widgets.VBox([
-        *sections["layers"], widgets.HTML("<small>w<sub>l</sub> in eq. 3 (stylize's default: 1/L each)"
+        *sections["layers"], widgets.HTML("<small>w<sub>l</sub> in eq. 5 (stylize's default: 1/L each)"
                                           "</small>"), w["equal_button"]])])
     tabs.set_title(0, "Run settings")
     tabs.set_title(1, "Layers")
     left = widgets.VBox([
-        widgets.HBox(pickers), _heading("Weights (eq. 1)"), *sections["weights"], w["ratio"], tabs,
+        widgets.HBox(pickers), _heading("Weights (eq. 7)"), *sections["weights"], w["ratio"], tabs,
         widgets.HBox([w["run_button"], w["stop_button"], w["warm_start"]],
                      layout=_L(align_items="center", margin="8px 0 0 0")),
     ], layout=_L(width="410px", margin="0 20px 0 0"))

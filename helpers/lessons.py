@@ -61,9 +61,10 @@ def lesson_settings(size: int = 512, steps: int = 300, *, quick_size: int = 64,
 
     full (the default): ``size`` and ``steps``, the size times ``gpu_scale`` when a GPU is present
     (for cells that can afford bigger images there). demo (``NST_MODE=demo``): ``demo_size``
-    (default ``size``) and ``demo_steps`` (default half of ``steps``) on every device, so each cell
-    takes about a minute at most on a laptop CPU and seconds on a GPU. quick (``NST_QUICK=1`` or
-    ``NST_MODE=quick``): ``quick_size`` and ``quick_steps``, seconds per lesson under the tests.
+    (default ``size``) and ``demo_steps`` (default half of ``steps``), the size also times
+    ``gpu_scale`` on a GPU, so each cell takes about a minute at most on a laptop CPU and a class on a
+    GPU sees pictures big enough for a projector. quick (``NST_QUICK=1`` or ``NST_MODE=quick``):
+    ``quick_size`` and ``quick_steps`` on every device, seconds per lesson under the tests.
     ``NST_SIZE_SCALE`` multiplies the size in every mode. Notebooks never branch on the mode
     themselves: they call this. -> {"size", "steps", "quick", "mode"}.
     """
@@ -77,11 +78,13 @@ def lesson_settings(size: int = 512, steps: int = 300, *, quick_size: int = 64,
         side = size if demo_size is None else demo_size
         n = max(quick_steps, steps // 2) if demo_steps is None else demo_steps
     else:
-        dev = pick_device(device)
-        side, n = size * (gpu_scale if dev.type == "cuda" else 1.0), steps
+        side, n = size, steps
+    grow = m != "quick" and gpu_scale != 1.0 and pick_device(device).type == "cuda"
+    if grow:
+        side *= gpu_scale
     k = size_scale()
-    if m != "full" and k == 1.0:
-        side = int(side)  # quick and demo sizes are used exactly as given
+    if not grow and m != "full" and k == 1.0:
+        side = int(side)  # quick and demo sizes are used exactly as given (on a CPU)
     else:
         side = max(MIN_SIDE, int(round(side * k / 8)) * 8)
     return {"size": side, "steps": int(n), "quick": m == "quick", "mode": m}

@@ -82,7 +82,7 @@ def test_one_switch_chooses_quick_demo_or_full(env):
     env.setenv("NST_MODE", "demo")
     assert lesson_settings_of(**kw) == (256, 50, "demo")  # demo: the CPU size, half the steps
     assert lesson_settings_of(**kw, demo_size=160, demo_steps=30) == (160, 30, "demo")
-    assert lesson_settings_of(**kw, gpu_scale=4) == (256, 50, "demo")  # demo never grows on a GPU
+    assert lesson_settings_of(**kw, gpu_scale=4) == (256, 50, "demo")  # no GPU here: gpu_scale is idle
     env.setenv("NST_MODE", "Quick ")
     assert lesson_settings_of(**kw) == (64, 10, "quick") and lessons.quick()
     env.setenv("NST_MODE", "full")
@@ -102,6 +102,20 @@ def test_full_mode_grows_on_a_gpu_only(env, monkeypatch):
     assert nst.lesson_settings(size=192, steps=100, gpu_scale=2)["size"] == 384
     assert nst.lesson_settings(size=192, steps=100, gpu_scale=8 / 3)["size"] == 512  # rounded to 8
     assert nst.lesson_settings(size=192, steps=100, gpu_scale=2, device="cpu")["size"] == 192
+
+
+def test_demo_mode_grows_on_a_gpu_too_and_quick_never(env, monkeypatch):
+    # a class on a Colab GPU sees projector-sized pictures: demo takes gpu_scale as full mode does
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    env.setenv("NST_DEVICE", "cuda")
+    env.setenv("NST_MODE", "demo")
+    kw = dict(size=256, steps=100, quick_size=64, quick_steps=10, demo_size=160, demo_steps=30)
+    assert lesson_settings_of(**kw, gpu_scale=2) == (320, 30, "demo")
+    assert lesson_settings_of(**kw, gpu_scale=8 / 3) == (424, 30, "demo")  # rounded to 8
+    assert lesson_settings_of(**kw) == (160, 30, "demo")  # gpu_scale 1: the demo size as given
+    assert lesson_settings_of(**kw, gpu_scale=2, device="cpu") == (160, 30, "demo")
+    env.setenv("NST_MODE", "quick")
+    assert lesson_settings_of(**kw, gpu_scale=2) == (64, 10, "quick")  # the tests' sizes everywhere
 
 
 def test_size_scale_multiplies_every_mode_and_rounds_to_8(env):

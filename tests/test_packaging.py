@@ -167,3 +167,15 @@ def test_package_import_pulls_in_neither_widgets_nor_torchvision_nor_the_generat
             "print(sorted(m for m in ('ipywidgets', 'torchvision', 'helpers.generators') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_colab_check_shows_its_plan_without_running_it(tmp_path):
+    # scripts/colab_check.py downloads gigabytes, so it is not run here: its dry run shows the plan
+    venv = tmp_path / "venv"
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "colab_check.py"), "--dry-run", "--venv", str(venv),
+                          "--python", sys.executable, "notebooks/00_start_here.ipynb"],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "-m venv --clear" in out and "'torch==2.11.*' torchvision --index-url https://download.pytorch.org/whl/cpu" in out
+    assert "ipywidgets==7.7.1 jupyterlab_widgets==1.1.11" in out and "-e '.[test]' -c" in out
+    assert "NST_QUICK=1" in out and "-m pytest --nbval-lax" in out and "notebooks/00_start_here.ipynb" in out
+    assert not venv.exists()

@@ -90,8 +90,9 @@ def lesson_settings(size: int = 512, steps: int = 300, *, quick_size: int = 64,
     return {"size": side, "steps": int(n), "quick": m == "quick", "mode": m}
 
 
-def check(name: str, answer, expected, *, rtol: float = 1e-4, hint: str = "") -> str:
-    """Check an exercise answer: numbers, tensors or sequences close to ``expected``.
+def check(name: str, answer, expected, *, rtol: float = 1e-4, atol: float = 1e-8, hint: str = "") -> str:
+    """Check an exercise answer: numbers, tensors or sequences close to ``expected`` (``rtol``, and
+    ``atol`` for entries near zero: float32 sums on a 0-255 scale round at about 1e-5).
 
     An answer still left as ``...`` (or None) gets a nudge, not an error, so a lesson runs top to
     bottom before the learner has tried; a wrong answer raises AssertionError with the hint; a
@@ -100,11 +101,11 @@ def check(name: str, answer, expected, *, rtol: float = 1e-4, hint: str = "") ->
     def close(x, y):
         if isinstance(y, torch.Tensor) or isinstance(x, torch.Tensor):
             x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
-            return x.shape == y.shape and bool(torch.allclose(x.cpu(), y.cpu(), rtol=rtol, atol=1e-8))
+            return x.shape == y.shape and bool(torch.allclose(x.cpu(), y.cpu(), rtol=rtol, atol=atol))
         if isinstance(y, (list, tuple)):
             return isinstance(x, (list, tuple)) and len(x) == len(y) and all(map(close, x, y))
         if isinstance(y, (int, float)) and not isinstance(y, bool):
-            return isinstance(x, (int, float)) and math.isclose(x, y, rel_tol=rtol, abs_tol=1e-12)
+            return isinstance(x, (int, float)) and math.isclose(x, y, rel_tol=rtol, abs_tol=atol)
         return x == y
 
     if answer is None or answer is Ellipsis:

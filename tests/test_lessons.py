@@ -310,3 +310,13 @@ def test_quiz_layer_reads_the_grid_at_its_most_content_heavy_ratio():
     runs = {("conv2_2", 1e-2): nst.Result(image=photo * 0.9), ("conv2_2", 1e-5): nst.Result(image=noise),
             ("conv4_2", 1e-2): nst.Result(image=noise), ("conv4_2", 1e-5): nst.Result(image=photo)}
     assert lessons.quiz("03.layer", "conv2_2", runs, photo) == "layer that keeps the photo: correct"
+
+
+def test_check_takes_an_absolute_tolerance_for_entries_near_zero():
+    # lesson 00's Preprocess: 255 x - mean and (x - mean / 255) * 255 differ by ~1e-5 in float32
+    x = torch.rand(2, 3, 5, 7, generator=torch.Generator().manual_seed(3))
+    mean = torch.tensor([123.68, 116.779, 103.939]).view(1, 3, 1, 1)
+    a, b = 255 * x - mean, (x - mean / 255) * 255
+    assert lessons.check("q", a, b, rtol=1e-5, atol=1e-3) == "q: correct"
+    with pytest.raises(AssertionError):
+        lessons.check("q", a + 0.01, b, rtol=1e-5, atol=1e-3)

@@ -335,44 +335,13 @@ def test_relative_terms_are_relative_errors(content):
     black = torch.zeros_like(content)
     F = vgg(black, ["relu1_1"])["relu1_1"]
     expected = float((F - P).pow(2).sum() / P.pow(2).sum())
-    got = run(content, None, steps=1, style_weight=0.0, content_layers=("relu1_1",), init=black)
+    got = run(content, None, steps=1, style_weight=0.0, content_layers=("relu1_1",), init=black,
+              precision="fp32")  # compared with an fp32 reference: the CPU default may be bf16
     assert got.history[0]["content"] == pytest.approx(expected, rel=1e-4)
     assert r.image.shape == content.shape
 
 
-# --------------------------------------------------------------------------- the optimiser
-
-def quadratic(scale):
-    # separable quadratic with its minimum partly outside the box: the answer is the clamp
-    g = torch.Generator().manual_seed(0)
-    target = torch.rand(500, generator=g) * 1.6 - 0.3
-    curv = torch.rand(500, generator=g) * 100 + 1  # condition number ~100
-    x = torch.full((500,), 0.5, requires_grad=True)
-    opt = O.BoxLBFGS(x, history=10)
-
-    def closure():
-        opt.zero_grad()
-        loss = scale * (curv * (x - target) ** 2).sum()
-        loss.backward()
-        return loss
-
-    for _ in range(150):
-        opt.step(closure)
-    return x.detach(), target.clamp(0, 1)
-
-
-@pytest.mark.parametrize("scale", [1e-8, 1.0, 1e12])
-def test_box_lbfgs_finds_the_projected_minimum_at_any_loss_scale(scale):
-    x, answer = quadratic(scale)
-    assert x.min() >= 0 and x.max() <= 1
-    assert (x - answer).abs().max() < 1e-3, float((x - answer).abs().max())
-
-
-def test_box_lbfgs_is_scale_invariant():
-    a, _ = quadratic(1e-6)
-    b, _ = quadratic(1e6)
-    assert torch.allclose(a, b, atol=1e-4)
-
+# ------------------------------------------- the optimiser on VGG losses (alone: test_lbfgs.py)
 
 def binary_texture(seed, side=64):
     # two sines plus one random binary channel: the texture on which torch's L-BFGS sat flat
@@ -399,27 +368,6 @@ def test_texture_from_noise_never_stalls(layers, fall, image, precision):
         r = nst.synthesize_texture(style, layers=layers, size=48, steps=30, seed=seed,
                                    precision=precision, progress=False, device="cpu")
         assert r.loss < r.history[0]["total"] / fall, (seed, r.history[0]["total"], r.loss)
-
-
-def test_box_lbfgs_never_steps_outside_its_trust_region():
-    # a flat quadratic: after its first pairs L-BFGS would jump the whole way (0.4 RMS) at once
-    target = 0.5 + 0.4 * torch.sign(torch.randn(400, generator=torch.Generator().manual_seed(0)))
-    x = torch.full((400,), 0.5, requires_grad=True)
-    opt = O.BoxLBFGS(x, history=10)
-    moves = []
-    for _ in range(40):
-        before = x.detach().clone()
-
-        def closure():
-            opt.zero_grad()
-            loss = 1e-3 * ((x - target) ** 2).sum()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        moves.append(float((x.detach() - before).pow(2).mean().sqrt()))
-    assert max(moves) <= opt.max_step * (1 + 1e-5), max(moves)
-    assert float((x.detach() - target.clamp(0, 1)).abs().max()) < 1e-3  # and it still gets there
 
 
 @pytest.mark.parametrize("layer", ["conv1_2", "conv3_2", "conv5_2"])

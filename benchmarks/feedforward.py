@@ -48,11 +48,11 @@ def styles_table(a, device, vgg):
                 x = nst.load_image(name, size=px, device=device)
                 y = nst.fast_stylize(x, style)
                 r = nst.stylize(x, style, steps=a.stylize_steps, progress=False, device=device).image.to(device) \
-                    if a.stylize_steps else None
+                    if a.stylize_steps and name in a.photos[:a.stylize_photos] else None
                 f = (style_left(y, x, S, vgg=vgg), photo_lost(y, x, S, vgg=vgg))
                 g = (style_left(r, x, S, vgg=vgg), photo_lost(r, x, S, vgg=vgg)) if r is not None else (float("nan"),) * 2
                 print(f"| {style} | {px} | {name} | {f[0]:.3f} | {f[1]:.3f} | {g[0]:.3f} | {g[1]:.3f} | "
-                      f"{f[0] / g[0]:.2f} |", flush=True)
+                      f"{f[0] / g[0]:.2f} |".replace("nan", "-"), flush=True)
                 if a.pictures:
                     nst.save_image(torch.cat([x, y] + ([r] if r is not None else []), -1),
                                    a.pictures / f"{style}_{px}_{name}.jpg")
@@ -121,6 +121,7 @@ def main(argv=None):
     p.add_argument("--photos", nargs="+", default=["chelsea", "astronaut", "grace_hopper"])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     p.add_argument("--stylize-steps", type=int, default=100, help="stylize steps for the comparison (0: skip)")
+    p.add_argument("--stylize-photos", type=int, default=3, help="compare with stylize on the first N photos")
     p.add_argument("--fit", nargs="+", default=["swirls"], help="style images to fit_style")
     p.add_argument("--fit-seconds", type=float, default=150)
     p.add_argument("--sr-size", type=int, default=256)

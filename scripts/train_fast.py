@@ -130,13 +130,15 @@ def sr_main(a) -> None:
 
     paths, photos = load_photos(long_side=768)
     where = machine()
-    t0 = time.perf_counter()
-    pixel = training.train_sr(photos, loss="pixel", steps=a.sr_steps, size=a.crop, device="cpu")
-    secs = time.perf_counter() - t0
     common = {"machine": where, "torch": str(torch.__version__), "photos": [Path(p).name for p in paths]}
-    nets.save_net(pixel, a.out / "sr_pixel.pt", loss="pixel", steps=len(pixel.history),
-                  seconds=round(secs, 1), crop=a.crop, **common)
-    print(f"sr_pixel: {len(pixel.history)} steps, {secs:.0f} s, last mse {pixel.history[-1]['pixel']:.5f}", flush=True)
+    if not a.feature_only:
+        t0 = time.perf_counter()
+        pixel = training.train_sr(photos, loss="pixel", steps=a.sr_steps, size=a.crop, device="cpu")
+        secs = time.perf_counter() - t0
+        nets.save_net(pixel, a.out / "sr_pixel.pt", loss="pixel", steps=len(pixel.history),
+                      seconds=round(secs, 1), crop=a.crop, **common)
+        print(f"sr_pixel: {len(pixel.history)} steps, {secs:.0f} s, last mse {pixel.history[-1]['pixel']:.5f}",
+              flush=True)
     t1 = time.perf_counter()
     feat = training.train_sr(photos, loss="feature", steps=a.sr_feature_steps, size=a.crop,
                              net=nets.load_net(a.out / "sr_pixel.pt", "cpu").train().requires_grad_(True),
@@ -161,7 +163,8 @@ def main(argv=None) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--tv", type=float, default=0.0, help="TV weight (per pixel value)")
     p.add_argument("--sr-steps", type=int, default=2000, help="pixel-loss SR steps")
-    p.add_argument("--sr-feature-steps", type=int, default=3000, help="feature-loss SR steps after those")
+    p.add_argument("--sr-feature-steps", type=int, default=1000, help="feature-loss SR steps after those")
+    p.add_argument("--feature-only", action="store_true", help="sr: start from the saved sr_pixel.pt")
     p.add_argument("--sr-pixel-weight", type=float, default=1.0,
                    help="pixel (MSE) weight beside the relative feature loss: keeps the colours")
     p.add_argument("--out", type=Path, default=ROOT / "assets" / "nets")

@@ -70,7 +70,7 @@ def _total_at(content, style, x: torch.Tensor) -> float:
     from .optimize import stylize
 
     res = stylize(content, style, objective="paper", content_weight=1.0, style_weight=1e4,
-                  init=x.detach(), steps=1, progress=False, device=x.device)
+                  init=x.detach(), steps=1, precision="fp32", progress=False, device=x.device)  # as the learner's
     return res.history[0]["total"]
 
 

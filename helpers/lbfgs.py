@@ -27,11 +27,13 @@ the model can be poor: measured on a texture from noise, an uncapped quasi-Newto
 short ones overshot ~500x and the run then crawled for twenty steps. How far the model can be
 trusted is measured at every step by the ratio test: rho = the decrease achieved / the decrease
 the quadratic model predicted. After rho > 3/4 on a step cut back to the radius the radius doubles
-(up to ``max_radius``); after rho < 1/4 (or a rise) it becomes a quarter of the step just taken
-(down to ``min_radius``). It starts at ``radius``, 0.05 RMS: on a texture from noise the fixed
-radius that worked best (0.05 beat 0.02 and 0.1). A well-conditioned problem (content
-reconstruction) earns long steps within a few iterations; a quartic one keeps them short where the
-model fails. Everything is invariant to multiplying the loss by a constant.
+(up to ``max_radius``); after rho < 1/4 (or a rise) it becomes 1/4 to 1/2 of the step just taken
+(down to ``min_radius``), and a rejected step still leaves its curvature pair in the memory. It
+starts at ``radius``, 0.05 RMS: on a texture from noise the fixed radius that worked best (0.05
+beat 0.02 and 0.1). Measured (benchmarks/engine.py): at 64-256 px the radius binds only in the
+first steps from noise, where a quasi-Newton step overshoots; after that the L-BFGS steps are
+shorter than 0.05 RMS on textures, transfers and content reconstructions alike, so a fixed radius
+was not what limited them. Everything is invariant to multiplying the loss by a constant.
 """
 from __future__ import annotations
 
@@ -51,8 +53,8 @@ class BoxLBFGS:
     current size (RMS per step, pixel units) and ``rho`` the last ratio test's value.
     """
 
-    #: ratio test thresholds and radius factors (the textbook's 1/4, 3/4, x2 and x1/4)
-    POOR, GOOD, GROW, SHRINK = 0.25, 0.75, 2.0, 0.25
+    #: ratio test thresholds and radius factors (the textbook's 1/4, 3/4, x2; x1/4 to x1/2)
+    POOR, GOOD, GROW, SHRINK, SHRINK_MAX = 0.25, 0.75, 2.0, 0.25, 0.5
 
     def __init__(self, x: torch.Tensor, *, history: int = 20, lo: float = 0.0, hi: float = 1.0,
                  first_step: float = 0.01, radius: float = 0.05, min_radius: float = 1e-4,
@@ -83,13 +85,15 @@ class BoxLBFGS:
         x = self.x.detach().flatten().float()
         if self.prev is not None and not (f <= self.prev[1]):  # worse (or nan): take the step back
             self.rho = -math.inf if not math.isfinite(f) else (self.prev[1] - f) / self._predicted()
+            self._resize(self.rho, f)
+            if math.isfinite(f):  # the step is undone, but the curvature it measured is real
+                self._remember(x - self.prev[0], g - self.prev[2])
             x, f, g = self.prev
-            self._resize(self.rho)
             self.rejected += 1
         else:
             if self.prev is not None:
                 self.rho = (self.prev[1] - f) / self._predicted()
-                self._resize(self.rho)
+                self._resize(self.rho, f)
                 self._remember(x - self.prev[0], g - self.prev[2])
             self.prev = (x.clone(), f, g.clone())
         d, curvature = self._direction(x, g)
@@ -109,14 +113,23 @@ class BoxLBFGS:
         p = linear if predicted is None else predicted
         return p if p > 0 else math.inf  # no decrease predicted: any rise is a poor step
 
-    def _resize(self, rho: float) -> None:
-        """The ratio test: grow the radius after a good step at its edge, shrink after a poor one."""
-        predicted, _, length, at_edge = self._last
+    def _resize(self, rho: float, f: float) -> None:
+        """The ratio test: grow the radius after a good step at its edge, shrink after a poor one.
+
+        A poor step's radius shrinks to where a parabola through the loss along that step (its
+        slope at the start and the loss at the end) has its minimum, kept within [1/4, 1/2] of
+        the step's length: a step that overshot far is cut more than one that nearly worked.
+        """
+        predicted, linear, length, at_edge = self._last
+        fraction = self.SHRINK
+        if math.isfinite(f):
+            bend = 2 * (linear - (self.prev[1] - f))  # f(u) = f0 - linear u + bend u^2 / 2
+            fraction = min(self.SHRINK_MAX, max(self.SHRINK, linear / bend if bend > 0 else 1.0))
         if predicted is None:  # a gradient step has no model to judge: only a rise shortens it
             if rho < 0:
-                self.gradient_step = max(self.min_radius, self.SHRINK * length)
+                self.gradient_step = max(self.min_radius, fraction * length)
         elif rho < self.POOR:
-            self.radius = max(self.min_radius, self.SHRINK * min(length, self.radius))
+            self.radius = max(self.min_radius, fraction * min(length, self.radius))
         elif rho > self.GOOD and at_edge:
             self.radius = min(self.max_radius, self.GROW * self.radius)
 

@@ -75,7 +75,7 @@ def test_exact_model_grows_the_radius_at_its_edge():
 
 def test_poor_steps_shrink_the_radius_and_rises_are_taken_back():
     # pseudo-Huber: linear far from its minimum (the radius grows), sharply curved near it, so the
-    # grown step overshoots: rho < 1/4 (a rise, even), the radius drops to a quarter of that step
+    # grown step overshoots: rho < 1/4 (a rise, even), the radius drops to 1/4-1/2 of that step
     g = torch.Generator().manual_seed(0)
     target = torch.rand(400, generator=g) * 0.2 + 0.7
     f = lambda x: torch.sqrt(1 + (50 * (x - target)) ** 2).sum()  # noqa: E731
@@ -83,7 +83,7 @@ def test_poor_steps_shrink_the_radius_and_rises_are_taken_back():
     poor = [i for i, r in enumerate(rows) if r["rho"] is not None and r["rho"] < 0.25 and i > 0]
     assert poor and max(r["radius"] for r in rows) >= 0.4, rows
     for i in poor:  # the step judged at i was taken at i - 1, within the radius then
-        assert rows[i]["radius"] <= max(opt.min_radius, 0.25 * rows[i - 1]["radius"]), (i, rows)
+        assert rows[i]["radius"] <= max(opt.min_radius, 0.5 * rows[i - 1]["radius"]), (i, rows)
     assert opt.rejected >= 1
     # a rise is never kept: the loss evaluated after a rejected step is from the old point
     accepted = [r["loss"] for r in rows if r["rho"] is None or r["rho"] >= 0]

@@ -16,12 +16,14 @@ import torch
 @dataclass(frozen=True)
 class Exercise:
     """One exercise: what its check prints, its answer (a value, or a function of the notebook's
-    inputs), a hint for a wrong answer and the relative tolerance for numbers."""
+    inputs), a hint for a wrong answer, the relative tolerance for numbers and the absolute one for
+    entries near zero (float32 sums on a 0-255 scale round at about 1e-5)."""
 
     label: str
     answer: Any
     hint: str = ""
     rtol: float = 1e-4
+    atol: float = 1e-8
 
 
 def _shape_at(vgg, layer: str, side: int = 256) -> tuple:
@@ -111,6 +113,7 @@ def _pooling_gradients(w: torch.Tensor) -> list:
 def exercises() -> dict[str, Exercise]:
     """Every exercise :func:`helpers.lessons.quiz` checks, by key ("NN.name", NN the lesson)."""
     from . import nets
+    from .color import luminance
     from .losses import content_loss, gram_matrix, style_layer_loss
 
     E = Exercise
@@ -119,6 +122,9 @@ def exercises() -> dict[str, Exercise]:
                         "Block 3 has 256 channels, and two poolings have halved 256 twice."),
         "00.grey": E("grey pixel", _grey_pixel, "Scale to 0-255 (127.5), then subtract the mean "
                      "(103.939, 116.779, 123.68) in B, G, R order.", rtol=1e-3),
+        "00.preprocess": E("Preprocess", lambda vgg, probe: vgg.preprocess(probe.to(vgg.mean.device)).cpu(),
+                           "255 * x - self.mean, then .flip(1) reverses the channel axis (RGB -> BGR).",
+                           rtol=1e-5, atol=1e-3),
         "00.mean_grad": E("gradient of a mean", _gradient_of_a_mean, "A mean of n numbers changes by "
                           "1/n when one of them grows by 1; pixels not in it do not count."),
         "01.content": E("content loss", lambda F, P: content_loss(F, P).item(),
@@ -129,6 +135,9 @@ def exercises() -> dict[str, Exercise]:
                       "Look at the PSNR line printed in section 3: higher dB is closer."),
         "02.gram": E("Gram matrix", lambda F: gram_matrix(_as_layer(F))[0],
                      "G_ij is the sum over positions of F_ik * F_jk: row i dotted with row j."),
+        "02.gram_code": E("gram", lambda probe: gram_matrix(probe),
+                          "Flatten H and W into one axis of M = H * W positions (F.flatten(2)), then multiply "
+                          "by the transpose of the last two axes: Fm @ Fm.transpose(1, 2).", rtol=1e-5),
         "02.NM": E("N and M at relu3_1", lambda vgg: (lambda s: (s[1], s[2] * s[3]))(_shape_at(vgg, "relu3_1")),
                    "Block 3 has 256 channels; two poolings have halved each side twice; M = H * W."),
         "02.E": E("E_l", lambda F, A: style_layer_loss(_as_layer(F), A / F.shape[1]).item(),  # A per position
@@ -139,11 +148,17 @@ def exercises() -> dict[str, Exercise]:
                       "Which row's left-hand picture looks most like the photo, fine fur included?"),
         "04.primary": E("brightest primary", _brightest_primary,
                         "Y = 0.299 R + 0.587 G + 0.114 B: put one colour at 1 and the others at 0.", rtol=1e-3),
+        "04.mask": E("bright mask", lambda probe, threshold: (luminance(probe)[:, :1] > threshold).float(),
+                     "r, g, b = img[:, 0:1], img[:, 1:2], img[:, 2:3] keep the channel axis; compare "
+                     "0.299 r + 0.587 g + 0.114 b with the threshold and turn the result into floats."),
         "04.pixels": E("pixels, last stage / first", _pixel_growth, "The side grows 2x per stage, twice; "
                        "the pixel count grows with the square of the side.", rtol=0.05),
         "05.layout": E("more layout at conv4_2", lambda lay: max(dict.fromkeys(n for n, _ in lay),
                                                                  key=lambda n: lay[n, "conv4_2"]),
                        "Look at the layout numbers printed for conv4_2 (and at the grid): which one still shows a cat?"),
+        "05.normalise": E("normalised conv2_1", lambda vggn: [vggn.conv2_1.weight, vggn.conv2_1.bias],
+                          "Multiply input channel c by s_in[c], divide output filter o by s_out[o] (use .view "
+                          "to broadcast); the bias only by s_out."),
         "05.rf": E("first layer to see it all", _first_to_see_all,
                    "Walk nst.LAYER_NAMES in order and stop at the first conv whose rf[n][0] >= side."),
         "05.pool": E("pooling gradients", _pooling_gradients,

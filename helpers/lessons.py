@@ -357,4 +357,5 @@ def quiz(key: str, answer, *given, rtol: float | None = None) -> str:
     expected = ex.answer(*given) if callable(ex.answer) else ex.answer
     if isinstance(answer, str):
         answer = answer.strip().lower()
-    return check(ex.label, answer, expected, rtol=ex.rtol if rtol is None else rtol, hint=ex.hint)
+    return check(ex.label, answer, expected, rtol=ex.rtol if rtol is None else rtol, atol=ex.atol,
+                 hint=ex.hint)

@@ -76,6 +76,14 @@ def _total_at(content, style, x: torch.Tensor) -> float:
     return res.history[0]["total"]
 
 
+def _default_total_at(content, style, x: torch.Tensor) -> float:
+    """Eq. 7 under the engine's default objective and weights at the image x, in fp32 (lesson 08)."""
+    from .optimize import stylize
+
+    res = stylize(content, style, init=x.detach(), steps=1, precision="fp32", progress=False, device=x.device)
+    return res.history[0]["total"]
+
+
 def _brightest_primary() -> tuple:
     """The pure colour with the largest luma Y, and its Y (lesson 04)."""
     from .color import to_yiq
@@ -168,4 +176,7 @@ def exercises() -> dict[str, Exercise]:
                      "Section 2 prints it: the (gamma, beta) numbers per style."),
         "07.psnr": E("07.psnr", "pixel", "Which loss is the mean squared error that PSNR is computed from?"),
         "07.sharp": E("07.sharp", "feature", "Which net's high-frequency share came closest to the real photo's?"),
+        "08.objective": E("objective", _default_total_at, "Content: sum (F - P)^2 / sum P^2. Style: for each "
+                          "layer sum (G - A)^2 / sum A^2 with G = nst.gram_matrix(F, normalize=True), then the "
+                          "mean over the five layers. Total: alpha * content + beta * style.", rtol=1e-3),
     }

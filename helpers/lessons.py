@@ -359,3 +359,73 @@ def quiz(key: str, answer, *given, rtol: float | None = None) -> str:
         answer = answer.strip().lower()
     return check(ex.label, answer, expected, rtol=ex.rtol if rtol is None else rtol, atol=ex.atol,
                  hint=ex.hint)
+
+
+def check_capstone(image, content, style, *, rtol: float = 0.05, name: str = "capstone",
+                   **settings) -> str:
+    """Check a hand-written style transfer against :func:`helpers.stylize` at the same settings (lesson 08).
+
+    image: the result of the learner's loop, (1, 3, H, W) in [0, 1]; content, style: the tensors the
+    loop used (the content at the result's size). settings: the ``stylize`` options the loop matched
+    (``steps``, ``content_weight``, ``style_weight``, ...; otherwise the engine's defaults, so the
+    relative objective). The checker runs ``stylize`` itself, in fp32 as a hand-written loop computes,
+    then scores both images under the engine's objective (the first history entry of a run started at
+    each). It passes when the learner's total is at most ``1 + rtol`` times the engine's (a lower one
+    passes too); otherwise it names the term that is off (content or style) and what to look at.
+    Pixels outside [0, 1] fail before anything runs. An image still None (the loop's body is ``...``)
+    gets a nudge, as :func:`check` does, and nothing runs: the engine's result is not shown before
+    the learner has tried.
+    """
+    from .optimize import stylize
+
+    if image is None or image is Ellipsis:
+        return f"{name}: not answered yet - fill in the loop so that it returns the image, or open the solution below"
+    if not isinstance(image, torch.Tensor):
+        raise AssertionError(f"{name}: got {type(image).__name__}, not an image: return x.detach(), the "
+                             "(1, 3, H, W) tensor your loop optimised")
+    img = image.detach()
+    if img.shape != content.shape:
+        raise AssertionError(f"{name}: your image has shape {tuple(img.shape)}, the photo {tuple(content.shape)}: "
+                             "optimise a copy of the photo, x = content.clone().requires_grad_(True)")
+    if not bool(torch.isfinite(img).all()):
+        raise AssertionError(f"{name}: your image holds NaN or inf: a step ran away - is the loss a single "
+                             "finite number, and did you keep lr=1 with max_iter=1?")
+    outside = (img < -1e-6) | (img > 1 + 1e-6)
+    if bool(outside.any()):
+        raise AssertionError(f"{name}: {float(outside.float().mean()):.1%} of the pixels lie outside [0, 1] "
+                             f"(from {float(img.min()):.3f} to {float(img.max()):.3f}): after each opt.step, "
+                             "clamp them back, with torch.no_grad(): x.clamp_(0, 1)")
+    opts = {"precision": "fp32", "progress": False, "device": img.device, **settings}
+    if opts.get("init", "content") == "content" and float((img - content.to(img.device)).abs().max()) < 1e-4:
+        raise AssertionError(f"{name}: your image is still the photo: no step moved the pixels - does the loop "
+                             "call opt.step(closure), and does the closure call loss.backward()?")
+    reference = stylize(content, style, **opts)
+
+    def terms(x):  # eq. 7's weighted terms at x, as the engine computes them
+        first = stylize(content, style, **{**opts, "init": x, "steps": 1}).history[0]
+        return first["content"], first["style"], first["total"]
+
+    (cy, sy, ty), (cr, sr, tr) = terms(img), terms(reference.image.to(img.device))
+    numbers = (f"your image scores {ty:.4g} under the engine's objective, nst.stylize's {tr:.4g} "
+               f"({ty / tr - 1:+.1%}); content term {cy:.3g} vs {cr:.3g}, style term {sy:.3g} vs {sr:.3g}")
+    if ty <= (1 + rtol) * tr:
+        return f"{name}: correct - {numbers}"
+    worse_c, worse_s = cy > 1.1 * cr, sy > 1.1 * sr  # which term is off, by more than 10 %
+    if worse_c and not worse_s:
+        why = ("Your picture gave up more of the photo than the engine's: is alpha * L_content in your "
+               "total, divided by sum P^2, with P the photo's relu4_2 features?")
+    elif worse_s and not worse_c:
+        why = ("Your picture carries less of the style: are the Gram matrices per position on both sides "
+               "(nst.gram_matrix(F, normalize=True) for the painting's targets and for x's features), each "
+               "layer's error divided by sum A^2, averaged over the five style layers, times beta?")
+        if cy < 0.5 * cr:  # it also stayed much nearer the photo: perhaps it stopped early
+            why += " It also stayed much nearer the photo: did the loop run all the steps?"
+    elif worse_c and worse_s:
+        why = ("Both terms are well above the engine's, so the loss you minimise is not its objective: compare "
+               "yours with section 1's formulas term by term - the Gram per position on both sides, each term "
+               "divided by its target's sum of squares, alpha and beta as given.")
+    else:
+        why = ("Both terms are a little higher: the optimisation did not get as far. Start from the photo, zero "
+               "the gradient in the closure, and run as many opt.step(closure) calls as the engine's steps "
+               "(torch.optim.LBFGS with lr=1, max_iter=1).")
+    raise AssertionError(f"{name}: {numbers} - more than {rtol:.0%} above it. {why}")

@@ -208,3 +208,18 @@ def test_lesson_asserts_hold_at_a_second_size(path, monkeypatch):
     client.execute()  # raises CellExecutionError, with the failing cell, on any error or assert
     setup = next(c for c in book.cells if c.cell_type == "code")
     assert "Sizes x" in "".join(o.get("text", "") for o in setup.get("outputs", []))  # it ran at the second size
+
+
+def test_the_studio_cell_is_followed_by_its_picture(nb):
+    # a committed notebook keeps only "VBox(...)" for the studio: the next cell shows a picture of it
+    # (scripts/make_studio_picture.py), small enough to commit, and says it is not the live widget
+    path, data = nb
+    cells = data["cells"]
+    for i, c in enumerate(cells):
+        if c["cell_type"] == "code" and "StyleStudio(" in text(c):
+            after = cells[i + 1] if i + 1 < len(cells) else {"cell_type": None, "source": []}
+            assert after["cell_type"] == "markdown" and "](../assets/studio.png)" in text(after), \
+                f"{path.name}: the studio cell {i} is not followed by the picture ../assets/studio.png"
+            assert "not the live widget" in text(after)
+            picture = path.parent / "../assets/studio.png"
+            assert picture.is_file() and picture.stat().st_size <= 150_000, picture

@@ -1,7 +1,8 @@
 """Run the lessons at Colab's versions: ``python scripts/colab_check.py`` (downloads a few GB; not in CI).
 
 Makes a fresh virtual environment with Python 3.13 (from pyenv, or ``--python``), installs the
-versions Colab runs — torch 2.11 (CPU wheels), ipywidgets 7.7.1, jupyterlab_widgets 1.1.11 — then
+versions Colab runs — torch 2.11 (CPU wheels; PyPI's CUDA build where download.pytorch.org cannot be
+reached), ipywidgets 7.7.1, jupyterlab_widgets 1.1.11 — then
 this project with its test extra, pinned so that pip cannot upgrade any of them, and runs every
 lesson under nbval in quick mode, one notebook at a time:
 ``NST_QUICK=1 python -m pytest --nbval-lax notebooks/NN_*.ipynb``. Prints the versions it ran and a
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).absolute().parent.parent
@@ -45,6 +48,17 @@ def find_python(series: str) -> str | None:
     return shutil.which(f"python{series}")
 
 
+def unreachable(url: str, timeout: float = 15) -> str | None:
+    """None when ``url`` answers at all (any HTTP status); else why it cannot be reached."""
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return None  # the server answered
+    except (OSError, ValueError) as e:
+        return str(getattr(e, "reason", e))
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("notebooks", nargs="*", type=Path,
@@ -54,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "nst-colab-check",
                     help="where to make the virtual environment, emptied first (default: %(default)s)")
     ap.add_argument("--torch", default=COLAB["torch"], help="torch version spec, torchvision follows it (default: %(default)s, Colab's)")
-    ap.add_argument("--index-url", default=CPU_WHEELS, help="where torch and torchvision come from (default: %(default)s, CPU wheels)")
+    ap.add_argument("--index-url", default=CPU_WHEELS, help="where torch and torchvision come from (default: %(default)s, CPU wheels); "
+                         "'pypi': PyPI's (on Linux the CUDA build), also used when the default cannot be reached")
     ap.add_argument("--cell-timeout", type=int, default=600, help="nbval's limit per cell, in seconds (default: %(default)s)")
     ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     return ap
@@ -92,18 +107,27 @@ def main(argv: list[str] | None = None) -> int:
 
     run([python, "-m", "venv", "--clear", str(venv)])
     run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    index = [] if args.index_url == "pypi" else ["--index-url", args.index_url]
+    why = None if args.dry_run or not index else unreachable(args.index_url)
+    if why:  # e.g. a network that lets pip reach PyPI only
+        print(f"# {args.index_url} cannot be reached ({why}): torch from PyPI instead, whose Linux wheels "
+              "are the CUDA build, as on Colab (a few GB more; the lessons run on the CPU all the same)")
+        index = []
     try:
-        run([py, "-m", "pip", "install", "-q", f"torch=={args.torch}", "torchvision", "--index-url", args.index_url])
+        run([py, "-m", "pip", "install", "-q", f"torch=={args.torch}", "torchvision", *index])
     except subprocess.CalledProcessError:
-        sys.exit(f"pip found no torch=={args.torch} at {args.index_url}: pass the closest it has, "
-                 "e.g. --torch '2.10.*'")
+        sys.exit(f"pip could not install torch=={args.torch} from {index[1] if index else 'PyPI'} (its message "
+                 "is above): if it has no such version, pass the closest it has, e.g. --torch '2.10.*'")
     run([py, "-m", "pip", "install", "-q", f"ipywidgets=={COLAB['ipywidgets']}",
          f"jupyterlab_widgets=={COLAB['jupyterlab_widgets']}"])
     # pin what is installed, so that the project's requirements cannot move it
     if args.dry_run:
         pins = ["torch==<installed>", "torchvision==<installed>"]
     else:
-        out = subprocess.run([py, "-c", "import torch, torchvision; print(torch.__version__, torchvision.__version__)"],
+        # the distributions' versions: PyPI's torch 2.11.0 calls itself 2.11.0+cu130 in torch.__version__,
+        # a pin that pip cannot satisfy
+        out = subprocess.run([py, "-c", "from importlib.metadata import version; "
+                                        "print(version('torch'), version('torchvision'))"],
                              capture_output=True, text=True, check=True).stdout.split()
         pins = [f"torch=={out[0]}", f"torchvision=={out[1]}"]
     pins += [f"ipywidgets=={COLAB['ipywidgets']}", f"jupyterlab_widgets=={COLAB['jupyterlab_widgets']}"]

@@ -179,3 +179,16 @@ def test_colab_check_shows_its_plan_without_running_it(tmp_path):
     assert "ipywidgets==7.7.1 jupyterlab_widgets==1.1.11" in out and "-e '.[test]' -c" in out
     assert "NST_QUICK=1" in out and "-m pytest --nbval-lax" in out and "notebooks/00_start_here.ipynb" in out
     assert not venv.exists()
+
+
+def test_colab_check_takes_torch_from_pypi_when_asked_or_when_the_cpu_index_is_unreachable(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "colab_check.py"), "--dry-run", "--venv",
+                          str(tmp_path / "venv"), "--python", sys.executable, "--index-url", "pypi"],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "install -q 'torch==2.11.*' torchvision\n" in out and "--index-url" not in out
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import colab_check
+    finally:
+        sys.path.pop(0)
+    assert colab_check.unreachable("http://nst-no-such-host.invalid/whl/cpu")  # why, in words

@@ -84,6 +84,14 @@ def _default_total_at(content, style, x: torch.Tensor) -> float:
     return res.history[0]["total"]
 
 
+def _default_weights_sum() -> float:
+    """alpha + beta of the engine's defaults: eq. 7 with relative terms when x's features are all zero (lesson 08)."""
+    from .options import defaults
+
+    d = defaults()
+    return d["content_weight"] + d["style_weight"]
+
+
 def _brightest_primary() -> tuple:
     """The pure colour with the largest luma Y, and its Y (lesson 04)."""
     from .color import to_yiq
@@ -176,6 +184,9 @@ def exercises() -> dict[str, Exercise]:
                      "Section 2 prints it: the (gamma, beta) numbers per style."),
         "07.psnr": E("07.psnr", "pixel", "Which loss is the mean squared error that PSNR is computed from?"),
         "07.sharp": E("07.sharp", "feature", "Which net's high-frequency share came closest to the real photo's?"),
+        "08.zero": E("objective at zero features", _default_weights_sum,
+                     "Each relative term divides a sum of squares by its target's: with F = 0 and G = 0 the "
+                     "differences are -P and -A.", rtol=1e-6),
         "08.objective": E("objective", _default_total_at, "Content: sum (F - P)^2 / sum P^2. Style: for each "
                           "layer sum (G - A)^2 / sum A^2 with G = nst.gram_matrix(F, normalize=True), then the "
                           "mean over the five layers. Total: alpha * content + beta * style.", rtol=1e-3),

@@ -126,3 +126,11 @@ def test_the_objective_exercise(images):
     wrong = float(make_objective(content, style, "gram per image")(probe))
     with pytest.raises(AssertionError, match="normalize=True"):
         lessons.quiz("08.objective", wrong, content, style, probe)
+
+
+def test_the_zero_features_exercise():
+    d = nst.options.defaults()
+    right = d["content_weight"] + d["style_weight"]
+    assert lessons.quiz("08.zero", right) == "objective at zero features: correct"
+    with pytest.raises(AssertionError, match="sum of squares"):
+        lessons.quiz("08.zero", 0.0)

@@ -223,3 +223,27 @@ def test_the_studio_cell_is_followed_by_its_picture(nb):
             assert "not the live widget" in text(after)
             picture = path.parent / "../assets/studio.png"
             assert picture.is_file() and picture.stat().st_size <= 150_000, picture
+
+
+#: notebooks outside the numbered series that a class opens on Colab: the teacher's 10-minute path
+DEMOS = sorted(NOTEBOOKS[0].parent.glob("demo_*.ipynb"))
+DEMO_CHECKS = [test_committed_state, test_opens_on_colab_with_the_setup_cell, test_no_quick_mode_branching,
+               test_no_saved_widget_state, test_setup_updates_colab_and_works_from_a_plain_clone,
+               test_the_repository_is_one_constant_that_the_environment_overrides,
+               test_the_studio_cell_is_followed_by_its_picture]
+
+
+@pytest.fixture(params=DEMOS, ids=lambda p: p.name)
+def demo(request):
+    return request.param, json.loads(request.param.read_text())
+
+
+@pytest.mark.parametrize("check", DEMO_CHECKS, ids=lambda f: f.__name__.removeprefix("test_"))
+def test_the_demo_is_committed_and_opens_on_colab_as_a_lesson_does(demo, check):
+    check(demo)
+
+
+def test_the_demo_has_the_lessons_setup_cell():
+    assert [p.name for p in DEMOS] == ["demo_10_minutes.ipynb"]
+    for path in DEMOS:
+        assert setup_source(path) == setup_source(NOTEBOOKS[0]), f"{path.name}: copy {NOTEBOOKS[0].name}'s setup cell"

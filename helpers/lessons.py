@@ -421,9 +421,10 @@ def check_capstone(image, content, style, *, rtol: float = 0.05, name: str = "ca
         if cy < 0.5 * cr:  # it also stayed much nearer the photo: perhaps it stopped early
             why += " It also stayed much nearer the photo: did the loop run all the steps?"
     elif worse_c and worse_s:
-        why = ("Both terms are well above the engine's, so the loss you minimise is not its objective: compare "
-               "yours with section 1's formulas term by term - the Gram per position on both sides, each term "
-               "divided by its target's sum of squares, alpha and beta as given.")
+        why = ("Both terms are well above the engine's: either the loss you minimise is not its objective "
+               "(compare yours with section 1's formulas term by term - the Gram per position on both sides, "
+               "each term divided by its target's sum of squares, alpha and beta as given), or the steps went "
+               "astray (does the closure clear the old gradient, opt.zero_grad(), before loss.backward()?).")
     else:
         why = ("Both terms are a little higher: the optimisation did not get as far. Start from the photo, zero "
                "the gradient in the closure, and run as many opt.step(closure) calls as the engine's steps "

@@ -134,3 +134,22 @@ def test_the_zero_features_exercise():
     assert lessons.quiz("08.zero", right) == "objective at zero features: correct"
     with pytest.raises(AssertionError, match="sum of squares"):
         lessons.quiz("08.zero", 0.0)
+
+
+def test_a_closure_that_keeps_old_gradients_is_pointed_at(images):
+    content, style = images
+    objective = make_objective(content, style)
+    x = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=1, history_size=20)
+
+    def closure():  # no opt.zero_grad(): each call adds to the last one's gradient
+        loss = objective(x)
+        loss.backward()
+        return loss
+
+    for _ in range(STEPS):
+        opt.step(closure)
+        with torch.no_grad():
+            x.clamp_(0, 1)
+    with pytest.raises(AssertionError, match=r"opt\.zero_grad\(\)"):
+        lessons.check_capstone(x.detach(), content, style, steps=STEPS)

@@ -410,17 +410,23 @@ def check_capstone(image, content, style, *, rtol: float = 0.05, name: str = "ca
                f"({ty / tr - 1:+.1%}); content term {cy:.3g} vs {cr:.3g}, style term {sy:.3g} vs {sr:.3g}")
     if ty <= (1 + rtol) * tr:
         return f"{name}: correct - {numbers}"
-    worse_c, worse_s = cy > 1.1 * cr, sy > 1.1 * sr  # which term is off, by more than 10 %
-    if worse_c and not worse_s:
+    rc, rs = cy / max(cr, 1e-12), sy / max(sr, 1e-12)  # each term against the engine's
+    start = reference.history[0]["total"] if reference.history else math.inf  # the loss at the start image
+    if ty > start:
+        why = (f"It is even above the loss at the start of the run ({start:.4g}): the steps went astray, or the "
+               "loss you minimise is not the engine's objective. Does the closure clear the old gradient "
+               "(opt.zero_grad()) before loss.backward()? Are the Gram matrices per position on both sides "
+               "(nst.gram_matrix(F, normalize=True)), each term divided by its target's sum of squares?")
+    elif rc > 1.1 and rc >= 1.3 * rs:
         why = ("Your picture gave up more of the photo than the engine's: is alpha * L_content in your "
                "total, divided by sum P^2, with P the photo's relu4_2 features?")
-    elif worse_s and not worse_c:
+    elif rs > 1.1 and rs >= 1.3 * rc:
         why = ("Your picture carries less of the style: are the Gram matrices per position on both sides "
                "(nst.gram_matrix(F, normalize=True) for the painting's targets and for x's features), each "
                "layer's error divided by sum A^2, averaged over the five style layers, times beta?")
         if cy < 0.5 * cr:  # it also stayed much nearer the photo: perhaps it stopped early
             why += " It also stayed much nearer the photo: did the loop run all the steps?"
-    elif worse_c and worse_s:
+    elif rc > 1.1 and rs > 1.1:
         why = ("Both terms are well above the engine's: either the loss you minimise is not its objective "
                "(compare yours with section 1's formulas term by term - the Gram per position on both sides, "
                "each term divided by its target's sum of squares, alpha and beta as given), or the steps went "

@@ -7,7 +7,8 @@ what does a step cost.
    noise (relu1_1 alone and the default layers; a smooth painting-like style and a random-binary
    one), content reconstruction (conv1_2 ... conv5_2) and transfer from content / noise / blurred,
    at several sizes and seeds, fp32 and bf16. "fall30" is loss(0) / loss(30); the goal is >= 10x
-   wherever Adam gets there, and L-BFGS at or below Adam after 100 steps.
+   wherever Adam gets there, L-BFGS at or below Adam after 100 steps, and on textures (the hard,
+   quartic case) at or below Adam after 30 steps too.
 2. Size invariance: the defaults at 96, 256 and 512 px. photo lost = the result's content distance
    / the style image's own content distance (1: the photo is gone); style left = the result's style
    distance / the photo's own style distance (0: the style fully arrived). Distances are the
@@ -55,12 +56,13 @@ def stall(quick: bool, sizes=None, seeds=None, steps=None):
     sizes = sizes or ([64] if quick else [64, 128, 256])
     seeds = seeds or ([0] if quick else [0, 1, 2])
     steps = steps or (30 if quick else 100)
-    smooth, binary = "swirls", binary_texture(1)
+    smooth, binary, glass = "swirls", binary_texture(1), "stained_glass"
     tasks = [("texture", (("relu1_1",), smooth)), ("texture", (STYLE_LAYERS, smooth)),
-             ("texture", (("relu1_1",), binary)), ("texture", (STYLE_LAYERS, binary))]
+             ("texture", (("relu1_1",), binary)), ("texture", (STYLE_LAYERS, binary)),
+             ("texture", (STYLE_LAYERS, glass))]
     tasks += [("recon", layer) for layer in ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")]
     tasks += [("transfer", init) for init in ("content", "noise", "blurred")]
-    names = {id(smooth): "smooth", id(binary): "binary"}
+    names = {id(smooth): "smooth", id(binary): "binary", id(glass): "glass"}
     print("1. stall matrix: loss(0) / best loss after 10, 30, last step (higher is better)")
     print(f"{'task':<28}{'px':>5}{'seed':>5}{'prec':>6} | {'L-BFGS 10/30/end':>22} | {'Adam 10/30/end':>22} | ok")
     bad = 0
@@ -73,6 +75,8 @@ def stall(quick: bool, sizes=None, seeds=None, steps=None):
                     lb = curve(task, "lbfgs", size, seed, precision, steps)
                     ad = curve(task, "adam", size, seed, precision, steps)
                     ok = (lb[1] >= 10 or ad[1] < 10) and lb[2] >= ad[2]
+                    if task[0] == "texture":
+                        ok = ok and lb[1] >= ad[1]
                     bad += not ok
                     fmt = lambda v: "/".join(f"{x:7.3g}" for x in v)  # noqa: E731
                     print(f"{label:<28}{size:>5}{seed:>5}{precision:>6} | {fmt(lb):>22} | {fmt(ad):>22} | "

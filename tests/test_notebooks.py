@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+#: notebooks beside the numbered series that are lessons all the same (setup, exercises, summary):
+#: they get every per-notebook check below, but no number
+APPENDICES = sorted(NOTEBOOKS[0].parent.glob("appendix_*.ipynb"))
 MAX_BYTES = 3_000_000
 #: the lessons that teach the method and torch (issue 15): each has a coding exercise and one idiom
 CORE = [p for p in NOTEBOOKS if p.name[:2] in ("00", "01", "02", "03", "04")]
@@ -24,7 +27,11 @@ def test_the_series_is_there():
     assert len(NOTEBOOKS) >= 5
 
 
-@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.name)
+def test_the_appendix_is_there():
+    assert [p.name for p in APPENDICES] == ["appendix_engine_details.ipynb"]
+
+
+@pytest.fixture(params=NOTEBOOKS + APPENDICES, ids=lambda p: p.name)
 def nb(request):
     path = request.param
     return path, json.loads(path.read_text())
@@ -124,7 +131,7 @@ def setup_source(path: Path) -> str:
 
 def test_every_lesson_has_the_same_setup_cell():
     first = setup_source(NOTEBOOKS[0])
-    for path in NOTEBOOKS[1:]:
+    for path in NOTEBOOKS[1:] + APPENDICES:
         assert setup_source(path) == first, f"{path.name}: its setup cell is not {NOTEBOOKS[0].name}'s: copy that one"
 
 

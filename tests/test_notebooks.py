@@ -251,6 +251,6 @@ def test_the_demo_is_committed_and_opens_on_colab_as_a_lesson_does(demo, check):
 
 
 def test_the_demo_has_the_lessons_setup_cell():
-    assert [p.name for p in DEMOS] == ["demo_10_minutes.ipynb"]
+    assert "demo_10_minutes.ipynb" in [p.name for p in DEMOS]
     for path in DEMOS:
         assert setup_source(path) == setup_source(NOTEBOOKS[0]), f"{path.name}: copy {NOTEBOOKS[0].name}'s setup cell"

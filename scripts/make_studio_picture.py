@@ -112,9 +112,10 @@ def stop_lab(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _wait_for_kernel(page) -> None:
-    """Until the status bar says '<kernel> | Idle' (the toolbar can say idle too early)."""
-    deadline = time.monotonic() + WAIT_MS / 1000
+def wait_for_kernel(page, wait_ms: int = WAIT_MS) -> None:
+    """Until the status bar says '<kernel> | Idle' (the toolbar can say idle too early).
+    (tests/test_studio_browser.py uses it too.)"""
+    deadline = time.monotonic() + wait_ms / 1000
     while time.monotonic() < deadline:
         dialog = page.locator(".jp-Dialog .jp-mod-accept")
         if dialog.count():
@@ -136,7 +137,7 @@ def screenshot_studio(url: str, chromium: str, tmp: Path) -> bytes:
         page.set_default_timeout(WAIT_MS)
         try:
             page.goto(f"{url}/lab/tree/studio.ipynb")
-            _wait_for_kernel(page)
+            wait_for_kernel(page)
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
             studio = page.locator(".nst-widget")

@@ -12,7 +12,6 @@ console log stay in the tmp dir. Needs Debian's chromium (``apt-get install -y c
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,9 @@ WAIT_MS = 90_000  # for the kernel, the first cell (imports torch) and the run, 
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import on_ci  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import make_studio_picture as studio_picture  # noqa: E402  (the JupyterLab driving it shares)
+sys.path.pop(0)
 
 sys.path.pop(0)
 
@@ -131,26 +133,12 @@ def lab(request, tmp_path):
             time.sleep(0.25)
         yield url, tmp_path, request.param
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
+        studio_picture.stop_lab(proc)
         log.close()
 
 
 def _wait_for_kernel(page):
-    """Until the status bar says '<kernel> | Idle' (the toolbar can say idle too early)."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        dialog = page.locator(".jp-Dialog .jp-mod-accept")
-        if dialog.count():
-            dialog.first.click()
-        texts = page.locator(".jp-StatusBar-TextItem").all_inner_texts()
-        if any(t.strip().endswith("| Idle") and not t.startswith("No Kernel") for t in texts):
-            return
-        page.wait_for_timeout(250)
-    raise TimeoutError("the kernel did not become idle")
+    studio_picture.wait_for_kernel(page, WAIT_MS)
 
 
 @pytest.mark.browser

@@ -69,8 +69,9 @@ def _notebook(folder: Path, args) -> Path:
     return path
 
 
-def start_lab(tmp: Path) -> tuple[subprocess.Popen, str]:
-    """A JupyterLab serving ``tmp/notebooks`` with this repository importable: (process, url)."""
+def lab_env(tmp: Path) -> dict:
+    """The environment for a JupyterLab of its own under ``tmp``: private config, runtime and settings
+    folders (no news pop-up), this repository importable. (tests/test_studio_browser.py uses it too.)"""
     env = dict(os.environ)
     for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTERLAB_SETTINGS_DIR",
                 "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
@@ -81,27 +82,43 @@ def start_lab(tmp: Path) -> tuple[subprocess.Popen, str]:
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    return env
+
+
+def launch_lab(root_dir: Path, env: dict, log) -> tuple[subprocess.Popen, str]:
+    """Start JupyterLab on a free port, no token, serving ``root_dir``; output to ``log``: (process, url)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={tmp / 'notebooks'}",
+           "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root_dir}",
            '--ServerApp.jpserver_extensions={"jupyter_lsp": False}']
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    log = open(tmp / "jupyterlab.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_for_lab(proc: subprocess.Popen, url: str, seconds: float) -> bool:
+    """True once the server answers; False if it exits or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
                 if r.status == 200:
-                    return proc, url
+                    return True
         except OSError:
             pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_lab(proc)
-            sys.exit(f"JupyterLab did not start:\n{(tmp / 'jupyterlab.log').read_text()[-3000:]}")
         time.sleep(0.25)
+    return False
+
+
+def start_lab(tmp: Path) -> tuple[subprocess.Popen, str]:
+    """A JupyterLab serving ``tmp/notebooks`` with this repository importable: (process, url)."""
+    log = open(tmp / "jupyterlab.log", "w")
+    proc, url = launch_lab(tmp / "notebooks", lab_env(tmp), log)
+    if not wait_for_lab(proc, url, 90):
+        stop_lab(proc)
+        sys.exit(f"JupyterLab did not start:\n{(tmp / 'jupyterlab.log').read_text()[-3000:]}")
+    return proc, url
 
 
 def stop_lab(proc: subprocess.Popen) -> None:
@@ -127,6 +144,18 @@ def wait_for_kernel(page, wait_ms: int = WAIT_MS) -> None:
     raise TimeoutError("the kernel did not become idle")
 
 
+def open_studio(page, url: str, wait_ms: int = WAIT_MS):
+    """Open studio.ipynb in the lab at ``url``, run all its cells, and return the studio's locator once
+    it shows. (tests/test_studio_browser.py uses it too.)"""
+    page.goto(f"{url}/lab/tree/studio.ipynb")
+    wait_for_kernel(page, wait_ms)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    studio = page.locator(".nst-widget")
+    studio.wait_for()
+    return studio
+
+
 def screenshot_studio(url: str, chromium: str, tmp: Path) -> bytes:
     """Open the notebook, run it, press Run, wait for the result; the studio's screenshot (PNG)."""
     from playwright.sync_api import sync_playwright
@@ -136,12 +165,7 @@ def screenshot_studio(url: str, chromium: str, tmp: Path) -> bytes:
         page = browser.new_page(viewport={"width": 1700, "height": 1800})
         page.set_default_timeout(WAIT_MS)
         try:
-            page.goto(f"{url}/lab/tree/studio.ipynb")
-            wait_for_kernel(page)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-            studio = page.locator(".nst-widget")
-            studio.wait_for()
+            studio = open_studio(page, url)
             for name in ("nst-preview", "nst-fast-preview"):
                 page.wait_for_function("el => el.src && el.complete && el.naturalWidth > 0",
                                        arg=studio.locator(f".{name}").element_handle())

@@ -12,11 +12,9 @@ console log stay in the tmp dir. Needs Debian's chromium (``apt-get install -y c
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -60,12 +58,6 @@ def _chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _notebook(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
@@ -92,53 +84,25 @@ def lab(request, tmp_path):
     if _find_chromium()[1]:
         yield None  # no JupyterLab started for a test that cannot run
         return
-    env = dict(os.environ)
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTERLAB_SETTINGS_DIR",
-                "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
-        env[var] = str(tmp_path / var.lower())
+    env = studio_picture.lab_env(tmp_path)
     env["OMP_NUM_THREADS"] = "1"  # the kernel's torch: see test_studio.one_thread
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).parents[1]), env.get("PYTHONPATH")) if p)
     if request.param != "8":
         ipywidgets7, folder = request.getfixturevalue("ipywidgets7_folder")
         env = ipywidgets7.env(folder, env)
         env["JUPYTER_PATH"] = str(folder / "share" / "jupyter")  # its front end wins over 3.x's
-    settings = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     nb_dir = tmp_path / "notebooks"
     nb_dir.mkdir()
     _notebook(nb_dir)
-    port = _free_port()
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={nb_dir}",
-           '--ServerApp.jpserver_extensions={"jupyter_lsp": False}']
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
     log = open(tmp_path / "jupyterlab.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = studio_picture.launch_lab(nb_dir, env, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start; see {tmp_path / 'jupyterlab.log'}:\n"
-                                   + (tmp_path / "jupyterlab.log").read_text()[-3000:])
-            time.sleep(0.25)
+        if not studio_picture.wait_for_lab(proc, url, 60):
+            raise RuntimeError(f"JupyterLab did not start; see {tmp_path / 'jupyterlab.log'}:\n"
+                               + (tmp_path / "jupyterlab.log").read_text()[-3000:])
         yield url, tmp_path, request.param
     finally:
         studio_picture.stop_lab(proc)
         log.close()
-
-
-def _wait_for_kernel(page):
-    studio_picture.wait_for_kernel(page, WAIT_MS)
 
 
 @pytest.mark.browser
@@ -156,12 +120,7 @@ def test_studio_in_jupyterlab(lab):
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         page.set_default_timeout(WAIT_MS)
         try:
-            page.goto(f"{url}/lab/tree/studio.ipynb")
-            _wait_for_kernel(page)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-            studio = page.locator(".nst-widget")
-            studio.wait_for()
+            studio = studio_picture.open_studio(page, url, WAIT_MS)
             assert f"ipywidgets {version}" in page.locator(".jp-OutputArea-output").first.inner_text()
             preview = studio.locator(".nst-preview")
             page.wait_for_function("el => el.src && el.complete && el.naturalWidth > 0",

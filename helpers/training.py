@@ -185,6 +185,20 @@ class _StopSignal:
             signal.signal(sig, h)
 
 
+def _phases(old: dict | None, meta: dict, start: int) -> list[dict]:
+    """The run's settings over its life: one entry per change of settings, each with its first step.
+
+    A resumed run may change crop, batch, learning rate or style weights; the record keeps every
+    phase so the shipped net says how it was really trained.
+    """
+    settings = {k: v for k, v in meta.items() if k != "phases"}
+    if old is None:
+        return [{"from_step": 0, **settings}]
+    phases = list(old.get("phases") or [{"from_step": 0, **{k: v for k, v in old.items() if k != "phases"}}])
+    last = {k: v for k, v in phases[-1].items() if k != "from_step"}
+    return phases if last == settings else [*phases, {"from_step": start, **settings}]
+
+
 def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=None,
                  save_every: int = 200, seconds: float | None = None, batch: int = 4, size: int = 128,
                  lr: float = 1e-3, content_weight: float = 1.0, tv_weight: float = 0.0,
@@ -222,7 +236,7 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     net = net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     ckpt = Checkpoint(checkpoint) if checkpoint else None
-    start, history, elapsed = 0, [], 0.0
+    start, history, elapsed, state = 0, [], 0.0, None
     if ckpt is not None and ckpt.exists():
         state = ckpt.load()
         if state["config"] != net.config:
@@ -235,6 +249,8 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     meta = {"styles": {n: {"size": s["size"], "weight": s["weight"]} for n, s in styles.items()},
             "batch": batch, "crop": size, "lr": lr, "long_side": list(long_side),
             "content_weight": content_weight, "tv_weight": tv_weight}
+    meta["phases"] = _phases(state.get("meta") if state else None, meta, start)
+    net.training_meta = meta  # what on_save may record beside the net
     cast = _autocast(device, precision)
 
     def save(step):

@@ -62,6 +62,17 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
         assert torch.equal(a, b), k
 
 
+def test_a_resumed_run_with_new_settings_records_each_phase(tmp_path):
+    kw = dict(long_side=(64, 96), device="cpu", **TINY)
+    ckpt = tmp_path / "state.pt"
+    training.train_styles(styles(), [coffee(96)], steps=2, checkpoint=ckpt, size=64, batch=1, **kw)
+    training.train_styles(styles(), [coffee(96)], steps=3, checkpoint=ckpt, size=64, batch=1, **kw)
+    net = training.train_styles(styles(), [coffee(96)], steps=5, checkpoint=ckpt, size=96, batch=2, **kw)
+    phases = training.Checkpoint(ckpt).load()["meta"]["phases"]
+    assert [(p["from_step"], p["crop"], p["batch"]) for p in phases] == [(0, 64, 1), (3, 96, 2)]
+    assert net.training_meta["phases"] == phases
+
+
 def test_sigterm_saves_the_state_before_stopping(tmp_path):
     ckpt = tmp_path / "state.pt"
 

@@ -49,6 +49,8 @@ class CondInstanceNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         C, o = self.channels, self.offset
+        if code.shape[0] == 1:  # one code for the batch: instance_norm scales and shifts in the same pass
+            return nnf.instance_norm(x, weight=code[0, o:o + C], bias=code[0, o + C:o + 2 * C])
         gamma, beta = code[:, o:o + C, None, None], code[:, o + C:o + 2 * C, None, None]  # (B, C, 1, 1)
         return nnf.instance_norm(x) * gamma + beta
 
@@ -65,7 +67,7 @@ class ConvNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         x = self.norm(self.conv(self.pad(x)), code)
-        return nnf.relu(x) if self.relu else x
+        return nnf.relu(x, inplace=not torch.is_grad_enabled()) if self.relu else x
 
 
 class Residual(nn.Module):

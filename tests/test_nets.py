@@ -39,6 +39,12 @@ def test_conditional_norm_is_instance_norm_then_the_codes_scale_and_shift():
             ref = (v - v.mean()) / torch.sqrt(v.var(unbiased=False) + 1e-5)  # brute force, by hand
             ref = ref * code[b, 2 + c] + code[b, 6 + c]
             assert torch.allclose(y[b, c], ref, atol=1e-5)
+            # one image alone takes the fused path (scale and shift inside instance_norm): the same numbers
+            assert torch.allclose(norm(x[b:b + 1], code[b:b + 1])[0, c], ref, atol=1e-5)
+    net, img = small(), photo(32)
+    with torch.no_grad():
+        alone, batched = net(img, net.code("b")), net(img.repeat(2, 1, 1, 1), net.code("b"))
+    assert torch.allclose(alone[0], batched[1], atol=1e-5)
 
 
 def test_untrained_net_returns_the_photo_and_keeps_any_size():

@@ -5,7 +5,7 @@ versions Colab runs — torch 2.11 (CPU wheels; PyPI's CUDA build where download
 reached), ipywidgets 7.7.1, jupyterlab_widgets 1.1.11 — then
 this project with its test extra, pinned so that pip cannot upgrade any of them, and runs every
 lesson under nbval in quick mode, one notebook at a time:
-``NST_QUICK=1 python -m pytest --nbval-lax notebooks/NN_*.ipynb``. Prints the versions it ran and a
+``NST_QUICK=1 python -m pytest --nbval-lax notebooks/X.ipynb`` for every notebook. Prints the versions it ran and a
 table of notebooks, results and seconds; exits 1 when a lesson fails. ``--dry-run`` prints the
 commands without running anything.
 """
@@ -62,7 +62,8 @@ def unreachable(url: str, timeout: float = 15) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("notebooks", nargs="*", type=Path,
-                    help="lessons to run (default: every notebooks/NN_*.ipynb)")
+                    help="notebooks to run (default: every notebook in notebooks/: the lessons, the "
+                         "appendix and the demo)")
     ap.add_argument("--python", help=f"the Python {COLAB['python']} interpreter (default: the newest "
                                      f"{COLAB['python']}.x under `pyenv root`/versions, else python{COLAB['python']})")
     ap.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "nst-colab-check",
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"no Python {COLAB['python']} found: install one (pyenv install {COLAB['python']}) "
                  "or pass --python /path/to/python3.13")
     python = python or f"<python{COLAB['python']}>"
-    notebooks = args.notebooks or sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
+    notebooks = args.notebooks or sorted(ROOT.glob("notebooks/*.ipynb"))
     venv = args.venv.absolute()
     py = str(venv / "bin" / "python")
     if venv.exists() and any(venv.iterdir()) and not (venv / "pyvenv.cfg").exists():
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, result, seconds, last in rows:
         print(f"{name:40} {result:7} {seconds:8.1f}  {last}")
     failed = [r for r in rows if r[1] != "passed"]
-    print(f"\n{len(rows) - len(failed)} of {len(rows)} lessons passed at Colab's versions")
+    print(f"\n{len(rows) - len(failed)} of {len(rows)} notebooks passed at Colab's versions")
     return 1 if failed else 0
 
 

@@ -186,6 +186,8 @@ def test_colab_check_takes_torch_from_pypi_when_asked_or_when_the_cpu_index_is_u
                           str(tmp_path / "venv"), "--python", sys.executable, "--index-url", "pypi"],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     assert "install -q 'torch==2.11.*' torchvision\n" in out and "--index-url" not in out
+    for nb in ("08_capstone", "appendix_engine_details", "demo_10_minutes"):  # by default every notebook runs
+        assert f"notebooks/{nb}.ipynb" in out
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import colab_check

@@ -64,8 +64,8 @@ def load_photos(long_side: int = 640):
     return paths, [nst.load_image(p, size=long_side, device="cpu") for p in paths]
 
 
-def plot_curves(history, path: Path, window: int = 100) -> None:
-    """Per-style style loss (moving average) against step, log scale."""
+def plot_curves(history, path: Path, window: int = 100, phases=()) -> None:
+    """Per-style style loss (moving average) against step, log scale; a dotted line where settings changed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,6 +77,10 @@ def plot_curves(history, path: Path, window: int = 100) -> None:
         w = max(1, min(window, len(rows) // 5))
         ys = [sum(r["style"] for r in rows[i:i + w]) / w for i in range(0, len(rows) - w + 1)]
         ax.plot([r["step"] for r in rows[w - 1:]], ys, label=name, lw=1.2)
+    for ph in phases[1:]:
+        ax.axvline(ph["from_step"], color="grey", ls=":", lw=1)
+        ax.annotate(f"{ph['crop']}-px crops, batch {ph['batch']}", (ph["from_step"], 1), xycoords=("data", "axes fraction"),
+                    xytext=(3, -12), textcoords="offset points", fontsize=7, color="grey")
     ax.set(xlabel="training step (all styles)", ylabel="relative style loss", yscale="log",
            title="Multi-style net: style loss per style (moving average)")
     ax.legend(fontsize=7, ncol=3)
@@ -119,7 +123,7 @@ def styles_main(a) -> None:
                       photos=[Path(p).name for p in paths], photo_licences=sorted({r[4] for r in training_photos.PHOTOS}),
                       style_settings=STYLES, phases=getattr(net, "training_meta", {}).get("phases", []),
                       losses=per_style(history))
-        plot_curves(history, a.out / "styles_training.png")
+        plot_curves(history, a.out / "styles_training.png", phases=getattr(net, "training_meta", {}).get("phases", []))
         print(f"step {h['step']}: {h['seconds'] / 3600:.2f} h, saved; "
               + ", ".join(f"{k} {v['style']:.3f}" for k, v in per_style(history).items()), flush=True)
 

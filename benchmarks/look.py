@@ -25,15 +25,11 @@ import torch
 from PIL import Image, ImageDraw
 
 import helpers as nst
+from helpers.__main__ import _layer_weight  # the command line's LAYER=W parser
 from helpers.images import to_pil
 from helpers.measures import photo_lost, style_left
 
 TILE = 256  # each picture's long side on the sheet
-
-
-def _layer_weight(text: str) -> tuple[str, float]:
-    name, _, value = text.partition("=")
-    return name, float(value)
 
 
 def sheet(rows: list, path: Path, title: str) -> None:

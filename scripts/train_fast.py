@@ -117,13 +117,13 @@ def styles_main(a) -> None:
     def export(net, history):
         if not history:
             return
-        h = history[-1]
+        h, phases = history[-1], net.training_meta["phases"]  # train_styles sets it before any save
         nets.save_net(net, out, steps=h["step"], hours=round(h["seconds"] / 3600, 2),
                       batch=a.batch, crop=a.crop, lr=a.lr, machine=where, torch=str(torch.__version__),
                       photos=[Path(p).name for p in paths], photo_licences=sorted({r[4] for r in training_photos.PHOTOS}),
-                      style_settings=STYLES, phases=getattr(net, "training_meta", {}).get("phases", []),
+                      style_settings=STYLES, phases=phases,
                       losses=per_style(history))
-        plot_curves(history, a.out / "styles_training.png", phases=getattr(net, "training_meta", {}).get("phases", []))
+        plot_curves(history, a.out / "styles_training.png", phases=phases)
         print(f"step {h['step']}: {h['seconds'] / 3600:.2f} h, saved; "
               + ", ".join(f"{k} {v['style']:.3f}" for k, v in per_style(history).items()), flush=True)
 

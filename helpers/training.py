@@ -28,7 +28,7 @@ from .errors import OptionError
 from .images import load_image
 from .losses import (content_loss, gram_matrix, relative_content_scale, relative_style_weights,
                      style_loss, tv_loss)
-from .nets import STYLE_NET, SRNet, Style, StyleNet, downsample, load_net
+from .nets import STYLE_NET, CondInstanceNorm, SRNet, Style, StyleNet, downsample, load_net
 from .vgg import load_vgg19
 
 CONTENT_LAYER = "relu2_2"  # Johnson et al.'s: keeps layout and edges, frees colour and texture
@@ -118,20 +118,61 @@ def perceptual_losses(vgg, net_out, photo_feats, targets: StyleTargets, *, conte
     return {"total": total, "content": lc, "style": ls, "tv": lt}
 
 
+class PeakPenalty:
+    """The *droplet* penalty: how far a net's normalised features stick out beyond ``tau`` std devs.
+
+    Instance norm divides each feature map by its own standard deviation, so a net can shrink
+    everything else a norm layer sees by growing one sharp peak: the peak dominates the variance.
+    Karras et al. (2020, StyleGAN2) found such "droplets" in every normalised generator; in the
+    style net the peak grows through the residual blocks until it shows as a round spot in the
+    output. While the context is open, every :class:`CondInstanceNorm` of ``net`` but the first
+    (the photo's own edges) and the skip adds ``mean(relu(|z| - tau)^2)`` of its normalised input
+    z; :attr:`value` is their mean over layers (0 when no feature passes tau).
+    """
+
+    def __init__(self, net: StyleNet, tau: float = 5.0):
+        self.tau, self.terms, self.hooks = float(tau), [], []
+        self.layers = [m for m in net.modules() if isinstance(m, CondInstanceNorm)
+                       and m is not net.skip and m is not net.down[0].norm]
+
+    def _hook(self, module, inputs, output):
+        z = nnf.instance_norm(inputs[0].float())  # (B, C, H, W), each map to mean 0, std 1
+        self.terms.append((z.abs() - self.tau).relu().pow(2).mean())
+
+    def __enter__(self):
+        self.terms = []
+        self.hooks = [m.register_forward_hook(self._hook) for m in self.layers]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self.hooks:
+            h.remove()
+
+    @property
+    def value(self) -> torch.Tensor:
+        return torch.stack(self.terms).mean() if self.terms else torch.zeros(())
+
+
 def train_step(net, opt, x: torch.Tensor, code: torch.Tensor, targets: StyleTargets, vgg, *,
-               content_weight: float = 1.0, tv_weight: float = 0.0, autocast=None) -> dict:
+               content_weight: float = 1.0, tv_weight: float = 0.0, autocast=None,
+               peak_weight: float = 0.0, peak_tau: float = 5.0) -> dict:
     """One training step of a style net: forward, perceptual loss, backward, update.
 
     x: (B,3,H,W) photo crops in [0,1]; code: the style's code (D,), a row of ``net.codes`` or a
-    free tensor (``fit_style``); ``opt`` holds whatever is being trained. Returns the loss terms
-    (tensors, detached). Lesson 06 has the learner write this function and compares it with this one.
+    free tensor (``fit_style``); ``opt`` holds whatever is being trained. ``peak_weight`` > 0 adds
+    :class:`PeakPenalty` (term "peak"). Returns the loss terms (tensors, detached). Lesson 06 has
+    the learner write this function (without the penalty) and compares it with this one.
     """
     with torch.no_grad(), autocast or contextlib.nullcontext():
         P = vgg(x, (CONTENT_LAYER,))[CONTENT_LAYER]  # the photos' own features: the content target
-    with autocast or contextlib.nullcontext():
+    peaks = PeakPenalty(net, peak_tau) if peak_weight > 0 else contextlib.nullcontext()
+    with autocast or contextlib.nullcontext(), peaks:
         y = net(x, code)
     terms = perceptual_losses(vgg, y.float(), P, targets, content_weight=content_weight,
                               tv_weight=tv_weight, autocast=autocast)
+    if peak_weight > 0:
+        terms["peak"] = peaks.value
+        terms["total"] = terms["total"] + peak_weight * terms["peak"]
     opt.zero_grad(set_to_none=True)
     terms["total"].backward()
     opt.step()
@@ -204,7 +245,8 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
                  lr: float = 1e-3, content_weight: float = 1.0, tv_weight: float = 0.0,
                  channels=(16, 32, 64), n_res: int = 5, long_side=(256, 512), precision=None,
                  seed: int = 0, device=None, callback: Callable | None = None,
-                 on_save: Callable | None = None, net: StyleNet | None = None) -> StyleNet:
+                 on_save: Callable | None = None, net: StyleNet | None = None,
+                 peak_weight: float = 0.0, peak_tau: float = 5.0) -> StyleNet:
     """Train one :class:`StyleNet` for several styles at once (Dumoulin et al. 2017), resumably.
 
     styles: name -> {"image": anything load_image takes, "size": the style image's long side in
@@ -215,7 +257,8 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     ``seconds``: stop after this much wall time (then save). ``callback(step, net, record)``:
     return False to stop; ``on_save(net, history)`` runs after each save (e.g. to export the net).
     ``net``: start from this net's weights (a copy; its styles and widths win over ``channels``
-    and ``n_res``) instead of a fresh one. Returns the net in eval mode with ``net.history``, one
+    and ``n_res``) instead of a fresh one. ``peak_weight``, ``peak_tau``: the droplet penalty
+    (:class:`PeakPenalty`), off by default. Returns the net in eval mode with ``net.history``, one
     record per step: step, seconds, style_name, total, content, style, tv.
     """
     _whole("steps", steps, 0), _whole("batch", batch, 1), _whole("size", size, 32)
@@ -249,6 +292,8 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     meta = {"styles": {n: {"size": s["size"], "weight": s["weight"]} for n, s in styles.items()},
             "batch": batch, "crop": size, "lr": lr, "long_side": list(long_side),
             "content_weight": content_weight, "tv_weight": tv_weight}
+    if peak_weight > 0:  # recorded only when used, so earlier phases' records stay as they were
+        meta.update(peak_weight=peak_weight, peak_tau=peak_tau)
     meta["phases"] = _phases(state.get("meta") if state else None, meta, start)
     net.training_meta = meta  # what on_save may record beside the net
     cast = _autocast(device, precision)
@@ -267,7 +312,7 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
             k = step % len(names)
             x = random_crops(imgs, batch, size, gen, long_side).to(device)  # (B, 3, size, size)
             terms = train_step(net, opt, x, net.codes[k], targets[k], vgg, content_weight=content_weight,
-                               tv_weight=tv_weight, autocast=cast)
+                               tv_weight=tv_weight, autocast=cast, peak_weight=peak_weight, peak_tau=peak_tau)
             if not math.isfinite(float(terms["total"])):  # Adam has stepped on it: keep the last save
                 raise FloatingPointError(f"step {step}: loss {float(terms['total'])} for {names[k]!r}; "
                                          f"{ckpt.path if ckpt else 'no checkpoint'} keeps the last good "
@@ -371,7 +416,7 @@ def train_sr(photos, *, loss: str = "feature", steps: int = 2000, seconds: float
         opt.zero_grad(set_to_none=True)
         main.backward()
         opt.step()
-        history.append({"step": step, "seconds": time.perf_counter() - t0, "total": float(main),
+        history.append({"step": step, "seconds": time.perf_counter() - t0, "total": float(main.detach()),
                         "pixel": float(pixel)})
         if callback is not None and callback(step, net, history[-1]) is False:
             break

@@ -73,6 +73,67 @@ def test_a_resumed_run_with_new_settings_records_each_phase(tmp_path):
     assert net.training_meta["phases"] == phases
 
 
+def _brute_peaks(net, x, code, tau):
+    """The droplet penalty written out: every hooked norm's input, standardised by hand."""
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(i[0].detach()))
+             for m in training.PeakPenalty(net, tau).layers]
+    with torch.no_grad():
+        net(x, code)
+    for h in hooks:
+        h.remove()
+    terms = []
+    for a in seen:
+        mu = a.mean(dim=(-2, -1), keepdim=True)
+        sd = (a.var(dim=(-2, -1), unbiased=False, keepdim=True) + 1e-5).sqrt()
+        terms.append(((a - mu).abs() / sd - tau).clamp(min=0).pow(2).mean())
+    return float(sum(terms) / len(terms)), len(seen)
+
+
+def test_peak_penalty_matches_brute_force_and_is_zero_without_peaks():
+    torch.manual_seed(0)
+    net = nets.StyleNet(["a"], **TINY).eval()
+    code = net.code("a").detach()
+    spike = torch.full((1, 3, 64, 64), 0.5)
+    spike[..., 30:32, 40:42] = 1.0  # one bright dot on grey: a peak in every feature map it reaches
+    for x, tau in ((spike, 3.0), (spike, 5.0), (torch.rand(1, 3, 64, 64), 5.0)):
+        with training.PeakPenalty(net, tau) as pp, torch.no_grad():
+            net(x, code)
+        want, n_layers = _brute_peaks(net, x, code, tau)
+        assert len(pp.terms) == n_layers == 6  # 2 of the 3 down (not the first), 2 in the residual block, 2 up
+        assert float(pp.value) == pytest.approx(want, rel=1e-4, abs=1e-7)
+    assert want < 1e-6  # uniform noise: nothing stands 5 std devs out
+    with training.PeakPenalty(net, 3.0) as pp, torch.no_grad():
+        net(spike, code)
+    assert float(pp.value) > 0.05 and not net._forward_hooks and not any(m._forward_hooks for m in net.modules())
+
+
+def test_peak_penalty_gradient_flattens_the_peak_and_training_records_it(tmp_path):
+    torch.manual_seed(0)
+    net = nets.StyleNet(["a"], **TINY)
+    x = torch.full((1, 3, 64, 64), 0.5)
+    x[..., 30:32, 40:42] = 1.0
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+
+    def penalty():
+        with training.PeakPenalty(net, 3.0) as pp:
+            net(x, net.codes[0])
+        return pp.value
+
+    p0 = float(penalty().detach())
+    for _ in range(10):  # Adam on the penalty alone
+        opt.zero_grad()
+        penalty().backward()
+        opt.step()
+    ratio = float(penalty().detach()) / p0
+    assert ratio < 0.65, ratio  # measured 0.22-0.50 over seeds 0-3 and 48-96 px
+    ckpt = tmp_path / "state.pt"
+    trained = training.train_styles(styles(), [coffee(96)], steps=2, checkpoint=ckpt, size=64, batch=1,
+                                    long_side=(64, 96), device="cpu", peak_weight=10.0, peak_tau=4.0, **TINY)
+    assert all("peak" in h for h in trained.history)
+    assert trained.training_meta["phases"][-1]["peak_weight"] == 10.0
+
+
 def test_sigterm_saves_the_state_before_stopping(tmp_path):
     ckpt = tmp_path / "state.pt"
 

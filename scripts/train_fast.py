@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 #: After 9,144 steps on 128-px crops the net painted mondrian's blocks over the photo (photo lost
 #: 0.71-0.75, style left 0.24-0.30): from there on it trains on 256-px crops (batch 2), where a crop
 #: holds a subject and its surroundings, and mondrian at weight 6. From step 12,528 stained glass,
-#: still far from its style (style left 0.24-0.62), trains at 20, and the droplet penalty is on.
+#: still far from its style (style left 0.24-0.62), trains at 20, and the droplet penalty is on:
+#: at weight 10 the round spots moved to the borders in 660 steps, so from step 13,191 at 50.
 STYLES = {name: {"size": 384, "weight": 10.0} for name in
           ("swirls", "pointillism", "mondrian", "low_poly", "stained_glass", "op_art")}
 STYLES["op_art"]["weight"] = 30.0
@@ -174,7 +175,7 @@ def main(argv=None) -> None:
     p.add_argument("--crop", type=int, default=256, help="training crop side in px")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--tv", type=float, default=0.0, help="TV weight (per pixel value)")
-    p.add_argument("--peak-weight", type=float, default=10.0,
+    p.add_argument("--peak-weight", type=float, default=50.0,
                    help="weight of the droplet penalty (helpers.training.PeakPenalty); 0: off")
     p.add_argument("--peak-tau", type=float, default=5.0, help="std devs a normalised feature may reach freely")
     p.add_argument("--sr-steps", type=int, default=2000, help="pixel-loss SR steps")

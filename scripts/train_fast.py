@@ -80,16 +80,31 @@ def plot_curves(history, path: Path, window: int = 100, phases=()) -> None:
         w = max(1, min(window, len(rows) // 5))
         ys = [sum(r["style"] for r in rows[i:i + w]) / w for i in range(0, len(rows) - w + 1)]
         ax.plot([r["step"] for r in rows[w - 1:]], ys, label=name, lw=1.2)
-    for ph in phases[1:]:
+    for i, (before, ph) in enumerate(zip(phases, phases[1:])):
         ax.axvline(ph["from_step"], color="grey", ls=":", lw=1)
-        ax.annotate(f"{ph['crop']}-px crops, batch {ph['batch']}", (ph["from_step"], 1), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12), textcoords="offset points", fontsize=7, color="grey")
+        ax.annotate(phase_change(before, ph), (ph["from_step"], 1), xycoords=("data", "axes fraction"),
+                    xytext=(-3, -10 - 9 * i), textcoords="offset points", fontsize=7, color="grey", ha="right")
     ax.set(xlabel="training step (all styles)", ylabel="relative style loss", yscale="log",
            title="Multi-style net: style loss per style (moving average)")
     ax.legend(fontsize=7, ncol=3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def phase_change(before: dict, after: dict) -> str:
+    """What a new training phase changed, in a few words: '256-px crops, batch 2; mondrian weight 6'."""
+    said = []
+    if (before.get("crop"), before.get("batch")) != (after.get("crop"), after.get("batch")):
+        said.append(f"{after['crop']}-px crops, batch {after['batch']}")
+    for name, st in after.get("styles", {}).items():
+        if before.get("styles", {}).get(name, {}).get("weight") != st["weight"]:
+            said.append(f"{name} weight {st['weight']:g}")
+    if before.get("peak_weight", 0) != after.get("peak_weight", 0):
+        said.append(f"droplet penalty {after.get('peak_weight', 0):g}")
+    if before.get("lr") != after.get("lr"):
+        said.append(f"lr {after['lr']:g}")
+    return "; ".join(said) or "resumed with new settings"
 
 
 def per_style(history, last: int = 300) -> dict:

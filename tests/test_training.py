@@ -209,3 +209,17 @@ def test_bad_training_arguments_are_refused():
         training.train_sr([coffee()], size=66, device="cpu")
     with pytest.raises(nst.OptionError, match="photos"):
         training.train_sr([], device="cpu")
+
+
+def test_the_curves_name_what_each_training_phase_changed():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from train_fast import phase_change
+
+    a = {"crop": 128, "batch": 4, "lr": 1e-3, "styles": {"mondrian": {"size": 384, "weight": 10.0}}}
+    b = {**a, "crop": 256, "batch": 2, "styles": {"mondrian": {"size": 384, "weight": 6.0}}}
+    assert phase_change(a, b) == "256-px crops, batch 2; mondrian weight 6"
+    assert phase_change(b, {**b, "peak_weight": 50.0}) == "droplet penalty 50"
+    assert phase_change(b, dict(b)) == "resumed with new settings"

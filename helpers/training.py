@@ -123,7 +123,7 @@ class PeakPenalty:
 
     Instance norm divides each feature map by its own standard deviation, so a net can shrink
     everything else a norm layer sees by growing one sharp peak: the peak dominates the variance.
-    Karras et al. (2020, StyleGAN2) found such "droplets" in every normalised generator; in the
+    Karras et al. (2020, StyleGAN2) traced the "droplets" in StyleGAN's pictures to this; in the
     style net the peak grows through the residual blocks until it shows as a round spot in the
     output. While the context is open, every :class:`CondInstanceNorm` of ``net`` but the first
     (the photo's own edges) and the skip adds ``mean(relu(|z| - tau)^2)`` of its normalised input

@@ -211,11 +211,10 @@ def test_bad_training_arguments_are_refused():
         training.train_sr([], device="cpu")
 
 
-def test_the_curves_name_what_each_training_phase_changed():
-    import sys
+def test_the_curves_name_what_each_training_phase_changed(monkeypatch):
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
     from train_fast import phase_change
 
     a = {"crop": 128, "batch": 4, "lr": 1e-3, "styles": {"mondrian": {"size": 384, "weight": 10.0}}}

@@ -417,7 +417,7 @@ def train_sr(photos, *, loss: str = "feature", steps: int = 2000, seconds: float
         main.backward()
         opt.step()
         history.append({"step": step, "seconds": time.perf_counter() - t0, "total": float(main.detach()),
-                        "pixel": float(pixel)})
+                        "pixel": float(pixel.detach())})
         if callback is not None and callback(step, net, history[-1]) is False:
             break
         if seconds is not None and time.perf_counter() - t0 > seconds:

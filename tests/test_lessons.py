@@ -164,7 +164,7 @@ def test_check_closure_accepts_the_idiom_and_explains_the_classic_bugs():
     assert lessons.check_closure("closure", closure, x, loss_fn) == "closure: correct"
     for _ in range(5):
         opt.step(closure)  # the checked closure drives torch's L-BFGS
-    assert float(loss_fn(x)) < 1e-6
+    assert float(loss_fn(x).detach()) < 1e-6
 
     target, x, opt, loss_fn = _closure_problem()
 

@@ -151,6 +151,7 @@ def test_sr_net_starts_at_bicubic_and_upscales_by_4():
         nst.super_resolve(x, small())
 
 
+@torch.no_grad()
 def test_resize_conv_has_no_checkerboard():
     # a transposed stride-2 conv paints a period-2 pattern on a flat input; resize-then-conv cannot
     torch.manual_seed(0)

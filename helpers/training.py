@@ -259,7 +259,7 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     ``net``: start from this net's weights (a copy; its styles and widths win over ``channels``
     and ``n_res``) instead of a fresh one. ``peak_weight``, ``peak_tau``: the droplet penalty
     (:class:`PeakPenalty`), off by default. Returns the net in eval mode with ``net.history``, one
-    record per step: step, seconds, style_name, total, content, style, tv.
+    record per step: step, seconds, style_name, total, content, style, tv (and peak, with the penalty).
     """
     _whole("steps", steps, 0), _whole("batch", batch, 1), _whole("size", size, 32)
     device = pick_device(device)

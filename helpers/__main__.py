@@ -50,7 +50,8 @@ _SPECIAL = {
 def _flag_settings(name: str, default, meta: dict) -> dict:
     spec = dict(_SPECIAL.get(name, {}))
     kw = {"default": spec.pop("default", default),
-          "help": meta["doc"] + spec.pop("help_extra", "")}
+          # argparse %-formats help texts: an option's own "%" must reach the screen as written
+          "help": (meta["doc"] + spec.pop("help_extra", "")).replace("%", "%%")}
     choices = [c for c in (meta["choices"] or ()) if c is not None]
     if isinstance(default, tuple):  # a list of layer names
         kw.update(nargs="+", choices=choices or None)

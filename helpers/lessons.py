@@ -368,10 +368,11 @@ def check_capstone(image, content, style, *, rtol: float = 0.05, name: str = "ca
     image: the result of the learner's loop, (1, 3, H, W) in [0, 1]; content, style: the tensors the
     loop used (the content at the result's size). settings: the ``stylize`` options the loop matched
     (``steps``, ``content_weight``, ``style_weight``, ...; otherwise the engine's defaults, so the
-    relative objective). The checker runs ``stylize`` itself, in fp32 as a hand-written loop computes,
-    then scores both images under the engine's objective (the first history entry of a run started at
-    each). It passes when the learner's total is at most ``1 + rtol`` times the engine's (a lower one
-    passes too); otherwise it names the term that is off (content or style) and what to look at.
+    relative objective). The checker runs ``stylize`` itself, in fp32 as a hand-written loop computes
+    and as plain L-BFGS (``precondition=0``, as ``torch.optim.LBFGS`` is, whatever the engine's
+    default), then scores both images under the engine's objective (the first history entry of a run
+    started at each). It passes when the learner's total is at most ``1 + rtol`` times the engine's
+    (a lower one passes too); otherwise it names the term that is off (content or style) and what to look at.
     Pixels outside [0, 1] fail before anything runs. An image still None (the loop's body is ``...``)
     gets a nudge, as :func:`check` does, and nothing runs: the engine's result is not shown before
     the learner has tried.
@@ -395,7 +396,7 @@ def check_capstone(image, content, style, *, rtol: float = 0.05, name: str = "ca
         raise AssertionError(f"{name}: {float(outside.float().mean()):.1%} of the pixels lie outside [0, 1] "
                              f"(from {float(img.min()):.3f} to {float(img.max()):.3f}): after each opt.step, "
                              "clamp them back, with torch.no_grad(): x.clamp_(0, 1)")
-    opts = {"precision": "fp32", "progress": False, "device": img.device, **settings}
+    opts = {"precision": "fp32", "precondition": 0.0, "progress": False, "device": img.device, **settings}
     if opts.get("init", "content") == "content" and float((img - content.to(img.device)).abs().max()) < 1e-4:
         raise AssertionError(f"{name}: your image is still the photo: no step moved the pixels - does the loop "
                              "call opt.step(closure), and does the closure call loss.backward()?")

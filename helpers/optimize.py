@@ -23,7 +23,7 @@ from . import color
 from .device import pick_device, resolve_precision, seed_everything
 from .errors import ImageError, OptionError
 from .images import check_image, load_image
-from .lbfgs import BoxLBFGS
+from .lbfgs import BoxLBFGS, spectral_preconditioner
 from .losses import (content_loss, gram_matrix, relative_content_scale, relative_style_weights,
                      style_loss, tv_loss)
 from .options import STYLE_LAYERS, Options, as_list, signature
@@ -304,7 +304,8 @@ def _run_stage(problem: _Problem, x: torch.Tensor, steps: int, o: Options, resul
     t_stage = time.perf_counter()
     x = x.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     if o.optimizer == "lbfgs":
-        opt = BoxLBFGS(x, history=LBFGS_HISTORY, first_step=0.01 * o.step_size)
+        pre = spectral_preconditioner(x.shape, o.precondition) if o.precondition else None
+        opt = BoxLBFGS(x, history=LBFGS_HISTORY, first_step=0.01 * o.step_size, precondition=pre)
     else:
         opt = torch.optim.Adam([x], lr=o.step_size)
     terms = {}

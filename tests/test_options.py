@@ -84,3 +84,9 @@ def test_options_describe_every_field_with_doc_choices_ui_and_cli():
                 assert lo <= default <= hi, name
         if meta["choices"] and not isinstance(default, tuple):
             assert default in meta["choices"], name
+
+
+def test_a_percent_sign_in_an_option_text_reaches_the_help_as_written():
+    # argparse %-formats help texts: a bare "%" in an option's doc would crash --help
+    helptext = build_parser().format_help()
+    assert "60 % of the steps on a reconstruction" in " ".join(helptext.split())

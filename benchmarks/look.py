@@ -2,7 +2,8 @@
 
     python benchmarks/look.py [--px 256 512] [--betas 5 10 20] [--inits content noise]
                               [--pairs chelsea:swirls astronaut:stained_glass grace_hopper:pointillism]
-                              [--steps 100 50] [--layer-weights relu1_1=... ...] [--out DIR]
+                              [--steps 100 50] [--layer-weights relu1_1=... ...] [--precondition 0]
+                              [--out DIR]
 
 Each run is ``stylize`` with the defaults except the style weight (beta) and the start, coarse to
 fine as the command line runs it: half the size, then the full size (``--steps`` per stage).
@@ -64,12 +65,14 @@ def main():
     ap.add_argument("--steps", type=int, nargs="+", default=[100, 50], help="per stage: half size, full size")
     ap.add_argument("--layer-weights", type=_layer_weight, nargs="+", metavar="LAYER=W",
                     help="style_layer_weights (default: the engine's)")
+    ap.add_argument("--precondition", type=float, default=0.0,
+                    help="the L-BFGS preconditioner's power (default: the engine's, 0)")
     ap.add_argument("--out", type=Path, default=Path("look"), help="folder for the sheets")
     a = ap.parse_args()
     vgg = nst.load_vgg19(device="cpu")
     lw = dict(a.layer_weights) if a.layer_weights else None
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); steps {a.steps} at half then "
-          f"full size; layer weights {lw or 'default'}")
+          f"full size; layer weights {lw or 'default'}; precondition {a.precondition:g}")
     print(f"{'px':>4} {'pair':<26} {'beta':>6} {'start':<8} {'style left':>10} {'photo lost':>10} {'s':>6}")
     summary = {}
     for px in a.px:
@@ -82,7 +85,8 @@ def main():
             for beta, init in itertools.product(a.betas, a.inits):
                 t = time.perf_counter()
                 r = nst.stylize(photo_name, style_name, size=[px // 2, px], steps=a.steps, init=init,
-                                style_weight=beta, style_layer_weights=lw, progress=False, device="cpu")
+                                style_weight=beta, style_layer_weights=lw, precondition=a.precondition,
+                                progress=False, device="cpu")
                 secs = time.perf_counter() - t
                 sl, pl = style_left(r.image, photo, style, vgg=vgg), photo_lost(r.image, photo, style, vgg=vgg)
                 summary.setdefault((px, beta, init), []).append((sl, pl))
@@ -93,7 +97,7 @@ def main():
             rows.append((photo_name, photo, s_img, tiles))
         path = a.out / f"look_{px}.png"
         sheet(rows, path, f"{px} px, coarse to fine {px // 2} -> {px}, steps {a.steps}, "
-                          f"layer weights {lw or 'default'}")
+                          f"layer weights {lw or 'default'}, precondition {a.precondition:g}")
         print(f"wrote {path}")
     print("\nmean over pairs (worst pair in brackets)")
     print(f"{'px':>4} {'beta':>6} {'start':<8} {'style left':>16} {'photo lost':>16}")

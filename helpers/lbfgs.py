@@ -197,6 +197,8 @@ def spectral_preconditioner(shape, power: float = 1.0) -> Callable[[torch.Tensor
     weight = (fy.square() + fx.square()).sqrt().clamp_min(1.0).pow(-power)
 
     def apply(v: torch.Tensor) -> torch.Tensor:
-        w = weight.to(v.device)
-        return torch.fft.irfft2(torch.fft.rfft2(v.view(*lead, H, W)) * w, s=(H, W)).flatten()
+        nonlocal weight
+        if weight.device != v.device:  # moved once, on the first call
+            weight = weight.to(v.device)
+        return torch.fft.irfft2(torch.fft.rfft2(v.view(*lead, H, W)) * weight, s=(H, W)).flatten()
     return apply

@@ -42,7 +42,7 @@ stops binding, the radius was not the limit: on a content reconstruction from no
 test passed (rho ~ 1) while the steps shrank from 0.01 to 0.0005 RMS -- an accurate model of an
 ill-conditioned loss. VGG's deep layers barely respond to a pixel's finest frequencies and
 strongly to coarse ones, so :func:`spectral_preconditioner` damps each spatial frequency f of the
-step by (f / f_lowest)^-power. Measured at 256 px with power 0.5 (helpers.options has the table),
+step (cycles per image side) by max(f, 1)^-power. Measured at 256 px with power 0.5 (helpers.options has the table),
 it reaches the plain version's 100-step loss in about 60 steps on a content reconstruction from
 noise and 80 on a texture; on transfers it depends on the style, from 54 steps (stained glass) to
 no gain (op art ends 1 % higher). It is the engine's ``precondition`` option, off by default.

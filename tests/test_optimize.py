@@ -504,6 +504,27 @@ def test_preconditioner_reaches_a_lower_loss_in_the_same_steps(content):
     assert damped.history[0]["total"] == pytest.approx(plain.history[0]["total"])  # same start
 
 
+def test_preconditioner_is_on_by_default_and_off_with_masks(content, style, monkeypatch):
+    from helpers import optimize, options
+    powers = []
+    real = optimize.spectral_preconditioner
+    monkeypatch.setattr(optimize, "spectral_preconditioner",
+                        lambda shape, power: powers.append(power) or real(shape, power))
+    default = run(content, style, steps=4)
+    assert powers == [options.DEFAULT_PRECONDITION] == [0.5]
+    explicit = run(content, style, steps=4, precondition=0.5)
+    assert torch.equal(default.image, explicit.image)
+    left = torch.zeros(S, S)
+    left[:, : S // 2] = 1
+    masked = run(content, [style, content], masks=[left, 1 - left], steps=4)
+    plain = run(content, [style, content], masks=[left, 1 - left], steps=4, precondition=0)
+    assert powers == [0.5, 0.5] and torch.equal(masked.image, plain.image)
+    run(content, [style, content], masks=[left, 1 - left], steps=1, precondition=1.0)  # asked for: on
+    assert powers == [0.5, 0.5, 1.0]
+    assert options.Options(masks=(left,)).precondition_power == 0.0
+    assert options.Options(optimizer="adam", precondition=0.5).precondition_power == 0.0
+
+
 @pytest.mark.parametrize("bad", [-0.5, float("nan"), 5.0, "1"])
 def test_bad_precondition_is_refused(content, style, bad):
     with pytest.raises(nst.OptionError, match="precondition"):

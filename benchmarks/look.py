@@ -71,8 +71,9 @@ def main():
     a = ap.parse_args()
     vgg = nst.load_vgg19(device="cpu")
     lw = dict(a.layer_weights) if a.layer_weights else None
+    power = nst.options.Options(precondition=a.precondition).precondition_power
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); steps {a.steps} at half then "
-          f"full size; layer weights {lw or 'default'}; precondition {nst.options.Options(precondition=a.precondition).precondition_power:g}")
+          f"full size; layer weights {lw or 'default'}; precondition {power:g}")
     print(f"{'px':>4} {'pair':<26} {'beta':>6} {'start':<8} {'style left':>10} {'photo lost':>10} {'s':>6}")
     summary = {}
     for px in a.px:
@@ -97,7 +98,7 @@ def main():
             rows.append((photo_name, photo, s_img, tiles))
         path = a.out / f"look_{px}.png"
         sheet(rows, path, f"{px} px, coarse to fine {px // 2} -> {px}, steps {a.steps}, "
-                          f"layer weights {lw or 'default'}, precondition {nst.options.Options(precondition=a.precondition).precondition_power:g}")
+                          f"layer weights {lw or 'default'}, precondition {power:g}")
         print(f"wrote {path}")
     print("\nmean over pairs (worst pair in brackets)")
     print(f"{'px':>4} {'beta':>6} {'start':<8} {'style left':>16} {'photo lost':>16}")

@@ -46,13 +46,14 @@ class Options:
     content_weight: float = _opt(1.0, "alpha of eq. 7: how much the content counts",
                                  ui=("log", -3, 3))
     #: beta = 15 from the look grid (benchmarks/look.py: 3 photo x style pairs at 512 px, coarse to
-    #: fine from 256, 100 + 50 steps; referee measures of helpers.measures). Mean over the pairs,
-    #: style left / photo lost: beta 10 -> 0.109 / 0.368, 15 -> 0.068 / 0.425, 20 -> 0.048 / 0.467;
-    #: 15 is the one that meets both goals (<= 0.1 and <= 0.45) on the mean. Its worst pairs:
-    #: chelsea x swirls keeps 0.112 of the style distance, grace_hopper x pointillism loses 0.503.
-    #: Starting from noise instead: 0.071 / 0.497 (more photo lost, no more style). One beta does not
-    #: serve every size: at 256 px (128 -> 256) beta 15 gives 0.038 / 0.462, and grace_hopper x
-    #: pointillism loses 0.540 of the photo (at 256 px the goal was <= 0.5); chosen for 384-1024 px.
+    #: fine from 256, 100 + 50 steps, the preconditioned L-BFGS; referee measures of helpers.measures).
+    #: Mean over the pairs, style left / photo lost: beta 10 -> 0.109 / 0.360, 15 -> 0.067 / 0.417,
+    #: 20 -> 0.048 / 0.460; 15 is the one that meets both goals (<= 0.1 and <= 0.45) on the mean (plain
+    #: L-BFGS gave 0.068 / 0.425 and chose it too). Its worst pairs: chelsea x swirls keeps 0.112 of the
+    #: style distance, grace_hopper x pointillism loses 0.496. Starting from noise instead (plain
+    #: L-BFGS): 0.071 / 0.497 (more photo lost, no more style). One beta does not serve every size: at
+    #: 256 px (128 -> 256) beta 15 gives 0.038 / 0.453, and grace_hopper x pointillism loses 0.529 of
+    #: the photo (at 256 px the goal was <= 0.5); chosen for 384-1024 px.
     style_weight: float = _opt(15.0, "beta of eq. 7: how much the style counts (with the default "
                                "relative objective the balance does not depend on image size)",
                                ui=("log", -3, 4))

@@ -263,8 +263,8 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
     """
     _whole("steps", steps, 0), _whole("batch", batch, 1), _whole("size", size, 32)
     device = pick_device(device)
+    vgg = load_vgg19(device=device).requires_grad_(False)  # before seeding: a first load draws from the RNG
     gen = seed_everything(seed)
-    vgg = load_vgg19(device=device).requires_grad_(False)
     names = list(styles)
     targets = [StyleTargets(vgg, s["image"], s["size"], s["weight"], device=device) for s in styles.values()]
     imgs = photos_of(photos, device)
@@ -286,6 +286,8 @@ def train_styles(styles: Mapping[str, dict], photos, *, steps: int, checkpoint=N
             raise OptionError(f"checkpoint {str(ckpt.path)!r} is of a net with {state['config']}, not "
                               f"{net.config}: resume with the same styles and widths, or another path")
         net.load_state_dict(state["net"]), opt.load_state_dict(state["opt"])
+        for group in opt.param_groups:  # Adam's saved state carries the old rate: this phase's wins
+            group["lr"] = lr
         start, history = int(state["step"]), list(state["history"])
         gen.set_state(state["rng"])
         elapsed = history[-1]["seconds"] if history else 0.0
@@ -349,8 +351,8 @@ def fit_style(style, *, steps: int = 300, seconds: float | None = 150.0, weight:
 
     _whole("steps", steps, 1)
     device = pick_device(device)
+    vgg = load_vgg19(device=device).requires_grad_(False)  # before seeding: a first load draws from the RNG
     gen = seed_everything(seed)
-    vgg = load_vgg19(device=device).requires_grad_(False)
     target = StyleTargets(vgg, style, style_size, weight, device=device)
     base = load_net(net, device)
     if not isinstance(base, StyleNet):
@@ -395,8 +397,8 @@ def train_sr(photos, *, loss: str = "feature", steps: int = 2000, seconds: float
     if size % 4:
         raise OptionError(f"size={size} must be a multiple of 4 (the net upsamples x4)")
     device = pick_device(device)
+    vgg = load_vgg19(device=device).requires_grad_(False) if loss == "feature" else None  # then seed
     gen = seed_everything(seed)
-    vgg = load_vgg19(device=device).requires_grad_(False) if loss == "feature" else None
     imgs = photos_of(photos, device)
     net = (net or SRNet()).to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)

@@ -73,6 +73,28 @@ def test_a_resumed_run_with_new_settings_records_each_phase(tmp_path):
     assert net.training_meta["phases"] == phases
 
 
+def test_a_resumed_run_trains_at_its_own_learning_rate(tmp_path):
+    """Adam's saved state holds the old rate; a phase that lowers it must really step smaller."""
+    kw = dict(size=64, batch=1, long_side=(64, 96), device="cpu", **TINY)
+    ckpt = tmp_path / "state.pt"
+    training.train_styles(styles(), [coffee(96)], steps=2, checkpoint=ckpt, lr=1e-3, **kw)
+    seen = []
+    real_step = torch.optim.Adam.step
+
+    def spy(self, *a, **k):
+        seen.append([g["lr"] for g in self.param_groups])
+        return real_step(self, *a, **k)
+
+    torch.optim.Adam.step = spy
+    try:
+        training.train_styles(styles(), [coffee(96)], steps=4, checkpoint=ckpt, lr=2e-4, **kw)
+    finally:
+        torch.optim.Adam.step = real_step
+    assert seen == [[2e-4], [2e-4]]
+    phases = training.Checkpoint(ckpt).load()["meta"]["phases"]
+    assert [(p["from_step"], p["lr"]) for p in phases] == [(0, 1e-3), (2, 2e-4)]
+
+
 def _brute_peaks(net, x, code, tau):
     """The droplet penalty written out: every hooked norm's input, standardised by hand."""
     seen = []

@@ -357,7 +357,8 @@ def _device_for(image, device) -> torch.device:
 
 
 @torch.no_grad()
-def fast_stylize(image, style="swirls", *, net=STYLE_NET, size: int | None = None, device=None) -> torch.Tensor:
+def fast_stylize(image, style="swirls", *, net=STYLE_NET, size: int | None = None,
+                 work_size: int | None = None, device=None) -> torch.Tensor:
     """Stylise ``image`` in one forward pass of the multi-style net. -> (1,3,H,W) in [0,1].
 
     image: anything ``load_image`` accepts, any size (``size`` resizes its long side first).
@@ -365,6 +366,13 @@ def fast_stylize(image, style="swirls", *, net=STYLE_NET, size: int | None = Non
     mix ``{"swirls": 0.7, "mondrian": 0.3}`` (names or Styles as keys, weights >= 0): the styles'
     (gamma, beta) are blended, so every blend costs one pass. net: a :class:`StyleNet`, a
     checkpoint path or the shipped name. device: None -> the image's device if it is a tensor.
+
+    work_size: the smallest long side, in px, the net paints at. A net draws its strokes at a fixed
+    size in pixels, the size they had on its training photos, so on a smaller picture op art's
+    stripes and stained glass's panes come out too coarse for it; such a picture is enlarged to
+    ``work_size``, stylised and brought back down (antialiased). None: the style's own, from the
+    net's record (:func:`work_size_of`; for a mix, its heaviest style's); 0: always paint at the
+    picture's own size.
     """
     device = _device_for(image, device)
     x = _prepare(image, size, device)
@@ -377,10 +385,38 @@ def fast_stylize(image, style="swirls", *, net=STYLE_NET, size: int | None = Non
         code = model.mix(style)
     else:
         code = _code_of(style, model.code_size)
+    if work_size is None:
+        work_size = work_size_of(model, style)
+    elif isinstance(work_size, bool) or not isinstance(work_size, int) or work_size < 0:
+        raise OptionError(f"work_size={work_size!r}: give a whole number of px >= 0 (0: paint at the "
+                          f"picture's own size) or None (the style's own)")
+    H, W = x.shape[-2:]
+    if max(H, W) < work_size:
+        h, w = (max(1, round(n * work_size / max(H, W))) for n in (H, W))
+        y = _paint(model, nnf.interpolate(x, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1), code)
+        return nnf.interpolate(y, size=(H, W), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    return _paint(model, x, code)
+
+
+def _paint(model: StyleNet, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
     H, W = x.shape[-2:]
     ph, pw = -H % 4, -W % 4  # the net halves twice: pad to a multiple of 4, crop after
     xp = nnf.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
-    return model(xp, code.to(device))[..., :H, :W].contiguous()
+    return model(xp, code.to(x.device))[..., :H, :W].contiguous()
+
+
+def work_size_of(model: StyleNet, style) -> int:
+    """The smallest long side (px) ``style`` is painted at by default (see :func:`fast_stylize`).
+
+    Shipped styles read it from the net's record (``meta["work_sizes"]``, measured per style when
+    the net was trained; 0 where painting at the picture's own size carried the style best); a
+    fitted :class:`Style` from its own meta; a mix takes its heaviest style's.
+    """
+    if isinstance(style, Mapping):
+        style = max(style.items(), key=lambda kv: kv[1])[0] if style else None
+    if isinstance(style, str):
+        return int((getattr(model, "meta", None) or {}).get("work_sizes", {}).get(style, 0))
+    return int((getattr(style, "meta", None) or {}).get("work_size", 0))
 
 
 @torch.no_grad()

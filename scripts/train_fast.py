@@ -41,6 +41,14 @@ STYLES["op_art"]["weight"] = 30.0
 STYLES["mondrian"]["weight"] = 6.0
 STYLES["stained_glass"]["weight"] = 20.0
 
+#: Per style: the smallest long side the net paints at (helpers.nets.fast_stylize's work_size).
+#: Measured on the 16,090-step net with the referee's style distance on coffee and rocket at 256 px
+#: (photos used neither in training nor in benchmarks/feedforward.py), enlarging to 384 px and
+#: back: op_art 0.398 -> 0.309 and 0.440 -> 0.348, stained_glass 0.290 -> 0.221 and 0.306 -> 0.203,
+#: while swirls (0.27 -> 0.42), pointillism (0.24 -> 0.70) and mondrian (0.29 -> 0.37) lose their
+#: fine texture in the reduction. At 512 px every style does best at its own size.
+WORK_SIZES = {"op_art": 384, "stained_glass": 384}
+
 
 def machine() -> str:
     import torch
@@ -139,7 +147,7 @@ def styles_main(a) -> None:
         nets.save_net(net, out, steps=h["step"], hours=round(h["seconds"] / 3600, 2),
                       batch=a.batch, crop=a.crop, lr=a.lr, machine=where, torch=str(torch.__version__),
                       photos=[Path(p).name for p in paths], photo_licences=sorted({r[4] for r in training_photos.PHOTOS}),
-                      style_settings=STYLES, phases=phases,
+                      style_settings=STYLES, work_sizes=WORK_SIZES, phases=phases,
                       losses=per_style(history))
         plot_curves(history, a.out / "styles_training.png", phases=phases)
         print(f"step {h['step']}: {h['seconds'] / 3600:.2f} h, saved; "

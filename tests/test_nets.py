@@ -162,3 +162,45 @@ def test_resize_conv_has_no_checkerboard():
     t = torch.nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1)
     z = t(torch.ones(1, 4, 8, 8))[..., 2:-2, 2:-2]
     assert float(z.std(dim=(-2, -1)).max()) > 1e-2
+
+
+def test_a_small_picture_is_painted_at_the_styles_work_size_and_brought_back():
+    net = small()
+    with torch.no_grad():
+        net.codes[1] += torch.randn(net.code_size) * 0.3
+    net.meta = {"work_sizes": {"b": 96}}
+    x = photo(48)  # (1, 3, 32, 48)
+    by_hand = nnf.interpolate(x, size=(64, 96), mode="bicubic", align_corners=False).clamp(0, 1)
+    with torch.no_grad():
+        by_hand = net(by_hand, net.code("b"))
+    by_hand = nnf.interpolate(by_hand, size=(32, 48), mode="bicubic", antialias=True, align_corners=False)
+    y = nst.fast_stylize(x, "b", net=net)
+    assert y.shape == x.shape and torch.allclose(y, by_hand.clamp(0, 1), atol=1e-6)
+    own = nst.fast_stylize(x, "b", net=net, work_size=0)  # 0: the picture's own size
+    with torch.no_grad():
+        assert torch.equal(own, net(x, net.code("b"))) and float((own - y).abs().mean()) > 1e-3
+    assert torch.equal(nst.fast_stylize(x, "a", net=net), nst.fast_stylize(x, "a", net=net, work_size=0))
+    # an explicit size applies to any style
+    assert float((nst.fast_stylize(x, "a", net=net, work_size=96) - nst.fast_stylize(x, "a", net=net)).abs().mean()) > 1e-3
+    big = photo(128)  # at or above the work size: one pass at its own size
+    assert torch.equal(nst.fast_stylize(big, "b", net=net), nst.fast_stylize(big, "b", net=net, work_size=0))
+    # a mix paints at its heaviest style's size; a fitted Style at its own (none recorded: 0)
+    assert torch.allclose(nst.fast_stylize(x, {"a": 1, "b": 3}, net=net),
+                          nst.fast_stylize(x, {"a": 1, "b": 3}, net=net, work_size=96))
+    assert torch.equal(nst.fast_stylize(x, {"a": 3, "b": 1}, net=net),
+                       nst.fast_stylize(x, {"a": 3, "b": 1}, net=net, work_size=0))
+    fitted = nets.Style("mine", net.codes[1].detach().clone(), meta={"work_size": 96})
+    assert torch.allclose(nst.fast_stylize(x, fitted, net=net), y, atol=1e-6)
+    assert nets.work_size_of(net, nets.Style("plain", net.codes[0])) == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "384"])
+def test_a_bad_work_size_is_refused_with_what_to_give(bad):
+    with pytest.raises(nst.OptionError, match="work_size"):
+        nst.fast_stylize(photo(32), "a", net=small(), work_size=bad)
+
+
+def test_the_shipped_net_records_a_work_size_for_every_style():
+    sizes = nets.load_net(nets.STYLE_NET, "cpu").meta["work_sizes"]
+    assert set(sizes) <= set(nets.shipped_styles()) and all(isinstance(v, int) and v >= 0 for v in sizes.values())
+    assert sizes.get("op_art", 0) >= 256 and sizes.get("swirls", 0) == 0

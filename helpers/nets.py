@@ -212,6 +212,12 @@ class Style:
                              f"make one with nst.fit_style(image).save(path)") from None
 
 
+def _whole(name: str, v, low: int, what: str = "") -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise OptionError(f"{name}={v!r} must be a whole number >= {low}{' ' + what if what else ''}")
+    return v
+
+
 def _label(key) -> str:
     return repr(key) if isinstance(key, str) else f"style {getattr(key, 'name', '?')!r}"
 
@@ -387,9 +393,8 @@ def fast_stylize(image, style="swirls", *, net=STYLE_NET, size: int | None = Non
         code = _code_of(style, model.code_size)
     if work_size is None:
         work_size = work_size_of(model, style)
-    elif isinstance(work_size, bool) or not isinstance(work_size, int) or work_size < 0:
-        raise OptionError(f"work_size={work_size!r}: give a whole number of px >= 0 (0: paint at the "
-                          f"picture's own size) or None (the style's own)")
+    else:
+        _whole("work_size", work_size, 0, "px (0: paint at the picture's own size) or None (the style's own)")
     H, W = x.shape[-2:]
     if max(H, W) < work_size:
         h, w = (max(1, round(n * work_size / max(H, W))) for n in (H, W))

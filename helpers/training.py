@@ -28,7 +28,7 @@ from .errors import OptionError
 from .images import load_image
 from .losses import (content_loss, gram_matrix, relative_content_scale, relative_style_weights,
                      style_loss, tv_loss)
-from .nets import STYLE_NET, CondInstanceNorm, SRNet, Style, StyleNet, downsample, load_net
+from .nets import STYLE_NET, CondInstanceNorm, SRNet, Style, StyleNet, _whole, downsample, load_net
 from .vgg import load_vgg19
 
 CONTENT_LAYER = "relu2_2"  # Johnson et al.'s: keeps layout and edges, frees colour and texture
@@ -39,12 +39,6 @@ SR_LOSSES = ("pixel", "feature")
 #: SR feature loss: relu2_2 as Johnson et al., taken *before* its ReLU (conv2_2) as ESRGAN does:
 #: a ReLU zeroes the negative half, whose gradient would otherwise pull detail back.
 SR_LAYER = "conv2_2"
-
-
-def _whole(name: str, v, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise OptionError(f"{name}={v!r} must be a whole number >= {low}")
-    return v
 
 
 def _autocast(device: torch.device, precision):
